@@ -90,6 +90,7 @@ struct engine_stats {
 	uint64_t	last_seq;	/* highest sequence number appended */
 	uint64_t	durable_seq;	/* highest sequence number known durable */
 	int		readonly;	/* nonzero after a write or sync failure */
+	uint64_t	index_bytes;	/* memory held by the in-memory index */
 };
 
 /*
