@@ -554,7 +554,7 @@ server_getaddrinfo(const struct endpoint *ep, struct evutil_addrinfo **res,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	hints.ai_flags = EVUTIL_AI_PASSIVE;
 	snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
 	rc = evutil_getaddrinfo(ep->host, port, &hints, res);
 	if (rc != 0) {
