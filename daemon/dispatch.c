@@ -154,9 +154,13 @@ dispatch_check_key(struct dispatch *d, const ProtobufCBinaryData *key)
 	return (KV__STATUS__OK);
 }
 
-/* Under "always" a read may not show what a crash could take back. */
+/*
+ * Under "always" a write is acknowledged, and a read may show it, only once
+ * an fdatasync covers it.  Under "everysec" and "never" the policy is met
+ * once the engine has the write (see engine.h): nothing waits.
+ */
 static uint64_t
-dispatch_read_wait(const struct dispatch *d, uint64_t seq)
+dispatch_wait(const struct dispatch *d, uint64_t seq)
 {
 	return (d->cfg.policy == ENGINE_SYNC_ALWAYS ? seq : 0);
 }
@@ -188,7 +192,7 @@ dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 		goto fail;
 	}
 	stats_op(d->cfg.stats, STATS_OP_PUT, 0);
-	r->wait_seq = seq;
+	r->wait_seq = dispatch_wait(d, seq);
 	put.seq = seq;
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_PUT;
@@ -220,7 +224,7 @@ dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 	    &seq);
 	if (rc == ENGINE_ENOTFOUND) {
 		/* Absence can be as fresh as a tombstone not yet synced. */
-		r->wait_seq = dispatch_read_wait(d, seq);
+		r->wait_seq = dispatch_wait(d, seq);
 		stats_op(d->cfg.stats, STATS_OP_GET, 0);
 		snprintf(d->msg, sizeof(d->msg), "no such key");
 		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
@@ -231,7 +235,7 @@ dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 		return (dispatch_fail(d, out, req->id, st));
 	}
 	stats_op(d->cfg.stats, STATS_OP_GET, 0);
-	r->wait_seq = dispatch_read_wait(d, seq);
+	r->wait_seq = dispatch_wait(d, seq);
 	get.value.data = value;
 	get.value.len = vlen;
 	get.seq = seq;
@@ -272,7 +276,7 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 		    &value, &vlen, &seq) != ENGINE_ENOTFOUND)
 			seq = 0;
 		free(value);
-		r->wait_seq = dispatch_read_wait(d, seq);
+		r->wait_seq = dispatch_wait(d, seq);
 		stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
 		snprintf(d->msg, sizeof(d->msg), "no such key");
 		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
@@ -283,7 +287,7 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 		return (dispatch_fail(d, out, req->id, st));
 	}
 	stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
-	r->wait_seq = seq;
+	r->wait_seq = dispatch_wait(d, seq);
 	del.seq = seq;
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_DELETE;
@@ -363,7 +367,7 @@ dispatch_iter(struct dispatch *d, const Kv__Request *req,
 		goto fail;
 	}
 	stats_op(d->cfg.stats, STATS_OP_ITER, 0);
-	r->wait_seq = dispatch_read_wait(d, seq);
+	r->wait_seq = dispatch_wait(d, seq);
 	it.n_entries = pg.n;
 	it.entries = pg.ents;
 	it.more = more || pg.cut;

@@ -4,9 +4,9 @@
  * Dispatch decodes a frame's payload as a Request, checks it against the
  * limits, calls the engine and encodes the Response as a frame.  It knows
  * the wire messages and engine.h, nothing of sockets or of the record
- * format.  It also tells the server how long a reply must be held: a write
- * until the fsync policy is met, and under "always" a read that observed a
- * write not yet durable, until that write is.
+ * format.  It also tells the server how long a reply must be held: under
+ * fsync policy "always", a write until an fdatasync covers it, and a read
+ * that observed a write not yet durable until that write is.
  */
 #ifndef KVD_DISPATCH_H
 #define KVD_DISPATCH_H

@@ -729,8 +729,14 @@ server_shutdown(struct server *s, void (*done)(void *), void *arg)
 		conn_stop_reading(c);
 		conn_maybe_finish(c);
 	}
-	if (s->nconns > 0 && (s->drain_timer = evtimer_new(s->cfg.base,
-	    server_drain_timeout_cb, s)) != NULL) {
+	/* What is durable already (or never will be, read-only) goes out now. */
+	server_durable(s);
+	if (s->nconns > 0) {
+		if ((s->drain_timer = evtimer_new(s->cfg.base,
+		    server_drain_timeout_cb, s)) == NULL) {
+			server_drain_timeout_cb(-1, 0, s);
+			return;
+		}
 		tv.tv_sec = s->cfg.drain_seconds;
 		tv.tv_usec = 0;
 		evtimer_add(s->drain_timer, &tv);

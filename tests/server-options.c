@@ -2,7 +2,8 @@
  * server-options.c: kvd's command line and config file as an operator
  * meets them: a bad option or config line gives one clear line naming it
  * and exit status 2; -t checks a configuration; the command line wins over
- * the file; kvd listens on IPv4 and IPv6 at once.
+ * the file; kvd listens on IPv4 and IPv6 at once; every fsync policy
+ * answers writes and reads.
  */
 #include "config.h"
 
@@ -288,6 +289,43 @@ listens_on_ipv4_and_ipv6(void **state)
 	assert_int_equal(harness_stop(h), 0);
 }
 
+/* Each fsync policy serves writes and reads; none leaves a reply stuck. */
+static void
+every_fsync_policy_serves(void **state)
+{
+	static const char *const policies[] = { "never", "everysec", "always" };
+	struct harness *h = *state;
+	const char *args[] = { "--fsync", NULL, NULL };
+	struct wire *w;
+	Kv__Response *r;
+	char val[32];
+	int i, j, n;
+
+	for (i = 0; i < 3; i++) {
+		args[1] = policies[i];
+		assert_int_equal(harness_start(h, args), 0);
+		assert_non_null(w = wire_connect(harness_port(h)));
+		n = snprintf(val, sizeof(val), "under %s", policies[i]);
+		/* 100 pipelined puts and the get after them. */
+		for (j = 0; j < 100; j++)
+			assert_int_equal(wire_put(w, (uint64_t)j, "k", 1, val,
+			    (size_t)n), 0);
+		assert_int_equal(wire_get(w, 100, "k", 1), 0);
+		assert_int_equal(wire_flush(w), 0);
+		for (j = 0; j <= 100; j++) {
+			assert_non_null(r = wire_recv(w, WIRE_TIMEOUT_MS));
+			assert_int_equal(r->id, (uint64_t)j);
+			assert_int_equal(r->status, KV__STATUS__OK);
+			if (j == 100)
+				assert_memory_equal(r->get->value.data, val,
+				    (size_t)n);
+			kv__response__free_unpacked(r, NULL);
+		}
+		wire_free(w);
+		assert_int_equal(harness_stop(h), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -300,6 +338,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(command_line_wins, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(listens_on_ipv4_and_ipv6, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(every_fsync_policy_serves, setup,
 		    teardown),
 	};
 
