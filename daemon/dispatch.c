@@ -154,17 +154,6 @@ dispatch_check_key(struct dispatch *d, const ProtobufCBinaryData *key)
 	return (KV__STATUS__OK);
 }
 
-/*
- * Under "always" a write is acknowledged, and a read may show it, only once
- * an fdatasync covers it.  Under "everysec" and "never" the policy is met
- * once the engine has the write (see engine.h): nothing waits.
- */
-static uint64_t
-dispatch_wait(const struct dispatch *d, uint64_t seq)
-{
-	return (d->cfg.policy == ENGINE_SYNC_ALWAYS ? seq : 0);
-}
-
 static int
 dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
     struct dispatch_reply *r)
@@ -192,7 +181,7 @@ dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 		goto fail;
 	}
 	stats_op(d->cfg.stats, STATS_OP_PUT, 0);
-	r->wait_seq = dispatch_wait(d, seq);
+	r->wait_seq = seq;
 	put.seq = seq;
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_PUT;
@@ -224,7 +213,7 @@ dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 	    &seq);
 	if (rc == ENGINE_ENOTFOUND) {
 		/* Absence can be as fresh as a tombstone not yet synced. */
-		r->wait_seq = dispatch_wait(d, seq);
+		r->wait_seq = seq;
 		stats_op(d->cfg.stats, STATS_OP_GET, 0);
 		snprintf(d->msg, sizeof(d->msg), "no such key");
 		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
@@ -235,7 +224,7 @@ dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 		return (dispatch_fail(d, out, req->id, st));
 	}
 	stats_op(d->cfg.stats, STATS_OP_GET, 0);
-	r->wait_seq = dispatch_wait(d, seq);
+	r->wait_seq = seq;
 	get.value.data = value;
 	get.value.len = vlen;
 	get.seq = seq;
@@ -255,8 +244,6 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 	Kv__DeleteResponse del = KV__DELETE_RESPONSE__INIT;
 	const Kv__DeleteRequest *dr = req->delete_;
 	Kv__Status st;
-	void *value = NULL;
-	size_t vlen;
 	uint64_t seq = 0;
 	int rc;
 
@@ -266,17 +253,8 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 	}
 	rc = engine_delete(d->cfg.engine, dr->key.data, dr->key.len, &seq);
 	if (rc == ENGINE_ENOTFOUND) {
-		/*
-		 * "Not found" may rest on another client's delete that is not
-		 * durable yet; engine_get() names the tombstone to wait for.
-		 */
-		seq = 0;
-		if (d->cfg.policy == ENGINE_SYNC_ALWAYS &&
-		    engine_get(d->cfg.engine, dr->key.data, dr->key.len,
-		    &value, &vlen, &seq) != ENGINE_ENOTFOUND)
-			seq = 0;
-		free(value);
-		r->wait_seq = dispatch_wait(d, seq);
+		/* "Not found" may rest on another client's delete not yet durable. */
+		r->wait_seq = seq;
 		stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
 		snprintf(d->msg, sizeof(d->msg), "no such key");
 		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
@@ -287,7 +265,7 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 		return (dispatch_fail(d, out, req->id, st));
 	}
 	stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
-	r->wait_seq = dispatch_wait(d, seq);
+	r->wait_seq = seq;
 	del.seq = seq;
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_DELETE;
@@ -367,7 +345,7 @@ dispatch_iter(struct dispatch *d, const Kv__Request *req,
 		goto fail;
 	}
 	stats_op(d->cfg.stats, STATS_OP_ITER, 0);
-	r->wait_seq = dispatch_wait(d, seq);
+	r->wait_seq = seq;
 	it.n_entries = pg.n;
 	it.entries = pg.ents;
 	it.more = more || pg.cut;

@@ -4,9 +4,10 @@
  * Dispatch decodes a frame's payload as a Request, checks it against the
  * limits, calls the engine and encodes the Response as a frame.  It knows
  * the wire messages and engine.h, nothing of sockets or of the record
- * format.  It also tells the server how long a reply must be held: under
- * fsync policy "always", a write until an fdatasync covers it, and a read
- * that observed a write not yet durable until that write is.
+ * format.  It also tells the server how long a reply must be held: a write
+ * until the engine counts it durable under the fsync policy (under
+ * "always", once an fdatasync covers it), and a read that observed a write
+ * not yet durable until that write is.
  */
 #ifndef KVD_DISPATCH_H
 #define KVD_DISPATCH_H
@@ -23,7 +24,6 @@ struct dispatch;
 struct dispatch_config {
 	struct engine	*engine;
 	struct stats	*stats;
-	enum engine_sync policy;
 	uint32_t	 max_key;
 	uint32_t	 max_value;
 };

@@ -281,7 +281,6 @@ kvd_start(struct kvd *k)
 
 	dc.engine = k->engine;
 	dc.stats = k->stats;
-	dc.policy = o->fsync;
 	dc.max_key = o->max_key;
 	dc.max_value = o->max_value;
 	if ((k->dispatch = dispatch_new(&dc)) == NULL)

@@ -146,6 +146,8 @@ stats_foreach(struct stats *st, struct engine *engine,
 	stats_emit(cb, arg, "dead_bytes", "kvd_dead_bytes", NULL,
 	    "Bytes of overwritten or deleted records not yet compacted.",
 	    STATS_GAUGE, es.dead_bytes);
+	stats_emit(cb, arg, "index_bytes", "kvd_index_bytes", NULL,
+	    "Memory held by the in-memory index.", STATS_GAUGE, es.index_bytes);
 	stats_emit(cb, arg, "segments", "kvd_segments", NULL,
 	    "Segment files in the data directory.", STATS_GAUGE, es.segments);
 	stats_emit(cb, arg, "compactions", "kvd_compactions_total", NULL,
