@@ -89,6 +89,7 @@ struct server {
 };
 
 static void conn_read_cb(struct bufferevent *, void *);
+static int conn_release(struct conn *, uint64_t, const char *);
 static void conn_write_cb(struct bufferevent *, void *);
 static void conn_event_cb(struct bufferevent *, short, void *);
 
@@ -179,6 +180,7 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 {
 	struct server *s = c->srv;
 	struct reply *r;
+	const char *why;
 	size_t len = evbuffer_get_length(s->scratch);
 
 	if (STAILQ_EMPTY(&c->held) &&
@@ -202,6 +204,12 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 		TAILQ_INSERT_TAIL(&s->held, c, held_link);
 		c->on_held = 1;
 	}
+	/*
+	 * A read-only engine's durable sequence never advances again and no
+	 * notify will come: settle the reply now rather than hold it forever.
+	 */
+	if ((why = engine_readonly_reason(s->cfg.engine)) != NULL)
+		return (conn_release(c, engine_durable_seq(s->cfg.engine), why));
 	return (0);
 }
 
