@@ -107,7 +107,7 @@ enum kvc_op {
 	KVC_OP_STATS,
 };
 
-struct kv_stats {
+struct kv_statlist {
 	Kv__Response		*resp;	/* owned (kv_stats()) or NULL (a view) */
 	const Kv__StatsResponse	*st;	/* NULL: no statistics */
 };
@@ -117,7 +117,7 @@ struct kv_reply {
 	const char		*message;
 	Kv__Response		*resp;	/* NULL for a library error */
 	ProtobufCAllocator	*alloc;	/* what resp was unpacked with */
-	struct kv_stats		 stats;	/* view for kv_reply_stats() */
+	struct kv_statlist		 stats;	/* view for kv_reply_stats() */
 	char			 msgbuf[KVC_ERRMSG_MAX];
 };
 

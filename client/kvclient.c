@@ -232,7 +232,7 @@ kv_reply_value(const kv_reply *r, size_t *lenp)
 	    (const void *)r->resp->get->value.data : (const void *)"");
 }
 
-const kv_stats *
+const kv_statlist *
 kv_reply_stats(const kv_reply *r)
 {
 	if (r == NULL || r->status != KV_OK || r->stats.st == NULL)
@@ -243,13 +243,13 @@ kv_reply_stats(const kv_reply *r)
 /* ---- statistics ---- */
 
 size_t
-kv_stats_count(const kv_stats *s)
+kv_stats_count(const kv_statlist *s)
 {
 	return (s == NULL || s->st == NULL ? 0 : s->st->n_stats);
 }
 
 const char *
-kv_stats_name(const kv_stats *s, size_t i)
+kv_stats_name(const kv_statlist *s, size_t i)
 {
 	if (i >= kv_stats_count(s))
 		return (NULL);
@@ -257,7 +257,7 @@ kv_stats_name(const kv_stats *s, size_t i)
 }
 
 uint64_t
-kv_stats_value(const kv_stats *s, size_t i)
+kv_stats_value(const kv_statlist *s, size_t i)
 {
 	if (i >= kv_stats_count(s))
 		return (0);
@@ -265,7 +265,7 @@ kv_stats_value(const kv_stats *s, size_t i)
 }
 
 int
-kv_stats_find(const kv_stats *s, const char *name, uint64_t *valuep)
+kv_stats_find(const kv_statlist *s, const char *name, uint64_t *valuep)
 {
 	size_t i, n;
 
@@ -283,7 +283,7 @@ kv_stats_find(const kv_stats *s, const char *name, uint64_t *valuep)
 }
 
 void
-kv_stats_free(kv_stats *s)
+kv_stats_free(kv_statlist *s)
 {
 	if (s == NULL)
 		return;

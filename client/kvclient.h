@@ -268,19 +268,19 @@ int kv_delete(kv_conn *c, const void *key, size_t keylen, uint64_t *seqp);
 int kv_ping(kv_conn *c);
 
 /* Statistics the server reports: a list of (name, unsigned value). */
-typedef struct kv_stats kv_stats;
+typedef struct kv_statlist kv_statlist;
 
 /*
  * kv_stats(c, statsp):
- * Fetch the server's statistics.  On KV_OK, *statsp is a new kv_stats the
+ * Fetch the server's statistics.  On KV_OK, *statsp is a new kv_statlist the
  * caller owns and frees with kv_stats_free(); otherwise *statsp is NULL.
  * The names and units are documented in kvd(8).  Returns the codes of
  * kv_put().
  */
-int kv_stats(kv_conn *c, kv_stats **statsp);
+int kv_stats(kv_conn *c, kv_statlist **statsp);
 
 /* kv_stats_count(s): how many statistics s holds. */
-size_t kv_stats_count(const kv_stats *s);
+size_t kv_stats_count(const kv_statlist *s);
 
 /*
  * kv_stats_name(s, i), kv_stats_value(s, i):
@@ -288,18 +288,18 @@ size_t kv_stats_count(const kv_stats *s);
  * server's order.  The name is borrowed from s; NULL (name) or 0 (value)
  * when i is out of range.
  */
-const char *kv_stats_name(const kv_stats *s, size_t i);
-uint64_t kv_stats_value(const kv_stats *s, size_t i);
+const char *kv_stats_name(const kv_statlist *s, size_t i);
+uint64_t kv_stats_value(const kv_statlist *s, size_t i);
 
 /*
  * kv_stats_find(s, name, valuep):
  * Look up a statistic by name.  Returns KV_OK with the value in *valuep, or
  * KV_NOT_FOUND.
  */
-int kv_stats_find(const kv_stats *s, const char *name, uint64_t *valuep);
+int kv_stats_find(const kv_statlist *s, const char *name, uint64_t *valuep);
 
 /* kv_stats_free(s): free s.  A NULL s is a no-op. */
-void kv_stats_free(kv_stats *s);
+void kv_stats_free(kv_statlist *s);
 
 /* ---------------------------------------------------------------------- */
 /* Iterators: ordered range reads                                          */
@@ -349,8 +349,9 @@ int kv_iter_set_keys_only(kv_iter *it, int on);
 /*
  * kv_iter_next(it, keyp, keylenp, valp, vallenp):
  * Step to the next entry.  Returns
- *   KV_OK         *keyp/*keylenp and *valp/*vallenp (either pair may be
- *                 NULL if not wanted) describe the entry.  Borrowed: valid
+ *   KV_OK         the entry's key is at *keyp (*keylenp bytes) and its
+ *                 value at *valp (*vallenp bytes); any of the four
+ *                 pointers may be NULL if not wanted.  Borrowed: valid
  *                 until the next kv_iter_next() or kv_iter_free() on it.
  *   KV_NOT_FOUND  no more entries (and every later call says the same).
  *   a server status or KV_ERR_* code of kv_put(); the iterator is then
@@ -397,7 +398,7 @@ const void *kv_reply_value(const kv_reply *r, size_t *lenp);
  * The statistics of a successful stats request, borrowed like r (do not
  * kv_stats_free() them); NULL otherwise.
  */
-const kv_stats *kv_reply_stats(const kv_reply *r);
+const kv_statlist *kv_reply_stats(const kv_reply *r);
 
 /* ---------------------------------------------------------------------- */
 /* Pipelined calls on a kv_conn                                            */

@@ -81,12 +81,11 @@ fail(const char *cmd, int code, const char *msg)
 	return (EXIT_FAIL);
 }
 
+/* Report a usage error in the command cmd: "kvctl: CMD: what". */
 static int
-usage_error(const char *fmt, const char *arg)
+usage_error(const char *cmd, const char *what)
 {
-	fputs("kvctl: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n", stderr);
+	fprintf(stderr, "kvctl: %s: %s\n", cmd, what);
 	return (EXIT_USAGE);
 }
 
@@ -227,7 +226,7 @@ cmd_put(struct session *s, const struct cmdline *cl)
 	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
 		return (rc);
 	if (keylen == 0) {
-		rc = usage_error("%s: the key is empty", cl->cmdname);
+		rc = usage_error(cl->cmdname, "the key is empty");
 		goto out;
 	}
 	if (cl->nargs == 2 && strcmp(cl->arg[1], "-") != 0) {
@@ -235,8 +234,8 @@ cmd_put(struct session *s, const struct cmdline *cl)
 		    &vallen)) != 0)
 			goto out;
 	} else if (s->interactive) {
-		rc = usage_error("%s: give the value on the line at the prompt",
-		    cl->cmdname);
+		rc = usage_error(cl->cmdname,
+		    "give the value on the line at the prompt");
 		goto out;
 	} else {
 		if ((rc = read_stdin(&raw, &rawlen)) != 0)
@@ -245,8 +244,8 @@ cmd_put(struct session *s, const struct cmdline *cl)
 			if ((r = text_hex_decode((const char *)raw, rawlen, &vbuf,
 			    &vallen)) != 0) {
 				rc = r == -2 ? fail(cl->cmdname, KV_ERR_NOMEM, NULL) :
-				    usage_error("%s: standard input is not valid hex",
-				    cl->cmdname);
+				    usage_error(cl->cmdname,
+				    "standard input is not valid hex");
 				goto out;
 			}
 			val = vbuf;
@@ -284,7 +283,7 @@ cmd_get(struct session *s, const struct cmdline *cl)
 	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
 		return (rc);
 	if (keylen == 0) {
-		rc = usage_error("%s: the key is empty", cl->cmdname);
+		rc = usage_error(cl->cmdname, "the key is empty");
 		goto out;
 	}
 	if ((rc = session_connect(s, cl)) != 0)
@@ -328,7 +327,7 @@ cmd_del(struct session *s, const struct cmdline *cl)
 	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
 		return (rc);
 	if (keylen == 0) {
-		rc = usage_error("%s: the key is empty", cl->cmdname);
+		rc = usage_error(cl->cmdname, "the key is empty");
 		goto out;
 	}
 	if ((rc = session_connect(s, cl)) != 0)
@@ -460,7 +459,7 @@ cmd_ping(struct session *s, const struct cmdline *cl)
 static int
 cmd_stats(struct session *s, const struct cmdline *cl)
 {
-	kv_stats *st = NULL;
+	kv_statlist *st = NULL;
 	const char *name;
 	size_t i, n;
 	int r, rc;

@@ -426,10 +426,10 @@ kv_ping(kv_conn *c)
 }
 
 int
-kv_stats(kv_conn *c, kv_stats **statsp)
+kv_stats(kv_conn *c, kv_statlist **statsp)
 {
 	struct kv_reply r = { 0 };
-	kv_stats *s;
+	kv_statlist *s;
 	int e;
 
 	if (statsp != NULL)
