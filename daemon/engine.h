@@ -12,10 +12,27 @@
  * calling engine_service() from its own thread.
  *
  * Durability: engine_put() and engine_delete() append and return at once
- * with the write's sequence number.  The write is durable once
- * engine_durable_seq() >= that number.  A reply to the write must not be
- * sent before that (under policy "always"); engine_service() advances the
- * durable sequence the owner sees.
+ * with the write's sequence number; no system call happens on the caller's
+ * thread.  The write is durable once engine_durable_seq() >= that number:
+ * under "always" when an fdatasync covers it (one fdatasync covers every
+ * write that arrived meanwhile: group commit), under "everysec" and "never"
+ * once the sync thread has written it to the OS (a crash of the process
+ * then loses nothing; "everysec" also syncs about once a second).  Hold a
+ * reply until then, under every policy; it is usually a matter of
+ * microseconds under "never".  The same holds for reads: engine_get() and
+ * engine_iter() report the sequence number their answer depends on.
+ *
+ * Callbacks: notify is called from the engine's threads (never from inside
+ * an engine_* call) and must only wake the owner, e.g. event_active().  log
+ * is called only on the owner's thread, from engine_open(), engine_close()
+ * and engine_service(): messages of the background threads are queued and
+ * handed over by engine_service().
+ *
+ * Read-only: after a failed write, fsync or segment creation, writes return
+ * ENGINE_EREADONLY, engine_readonly_reason() says why, and
+ * engine_durable_seq() stops advancing: a write not yet durable then never
+ * will be, so answer it (and reads that depend on it) with an error.  Reads
+ * of durable data keep working.
  */
 #ifndef KVD_ENGINE_H
 #define KVD_ENGINE_H
@@ -58,7 +75,7 @@ struct engine_config {
 	uint32_t	 max_key;	/* largest key in bytes (0: default 4096) */
 	uint32_t	 max_value;	/* largest value in bytes (0: default 64 MiB) */
 	double		 compact_ratio;	/* compact a sealed segment when dead/total exceeds this (0: default 0.5) */
-	int		 preallocate;	/* fallocate new segments */
+	int		 preallocate;	/* fallocate new segments (faster fdatasync) */
 
 	/* Called from the engine's threads when engine_service() has work. */
 	void		(*notify)(void *arg);
@@ -90,14 +107,17 @@ struct engine_stats {
 	uint64_t	last_seq;	/* highest sequence number appended */
 	uint64_t	durable_seq;	/* highest sequence number known durable */
 	int		readonly;	/* nonzero after a write or sync failure */
+	uint64_t	index_bytes;	/* memory held by the in-memory index */
 };
 
 /*
  * engine_open(cfg, out, err, errlen):
- * Lock cfg->dir, recover it (hint files, then scanning, cutting a torn tail
- * of the newest segment) and start the background threads.  On failure
- * returns an ENGINE_E* code and writes one line naming the file, offset and
- * problem into err.
+ * Lock cfg->dir (flock on cfg->dir/LOCK; ENGINE_ELOCKED while another
+ * process, or another engine in this one, holds it), recover it (hint files,
+ * then scanning, cutting a torn tail of the newest segment) and start the
+ * background threads.  On failure returns an ENGINE_E* code (ENGINE_EINVAL
+ * for a bad config, ENGINE_ECORRUPT for damage that needs kvd --repair) and
+ * writes one line naming the file, offset and problem into err.
  */
 int engine_open(const struct engine_config *cfg, struct engine **out,
     char *err, size_t errlen);
@@ -120,7 +140,8 @@ int engine_put(struct engine *e, const void *key, size_t klen,
 /*
  * engine_delete(e, key, klen, seq):
  * Append a tombstone if key exists.  Returns 0, ENGINE_ENOTFOUND (nothing
- * appended), or the errors of engine_put().
+ * appended; *seq is then the sequence number the absence depends on, as for
+ * engine_get()), or the errors of engine_put().
  */
 int engine_delete(struct engine *e, const void *key, size_t klen,
     uint64_t *seq);
@@ -139,12 +160,16 @@ int engine_get(struct engine *e, const void *key, size_t klen,
 /*
  * engine_iter(e, start, slen, start_exclusive, end, elen, prefix, plen,
  *     limit, keys_only, cb, arg, more, seq):
- * Call cb for up to limit keys in ascending byte order, from start
- * (inclusive unless start_exclusive), before end (elen 0: no bound), and
- * beginning with prefix (plen 0: any).  cb returns 0 to go on, nonzero to
- * stop.  *more is set when further keys match.  *seq receives the newest
- * sequence number the page depends on.  Returns 0 or an error; a value that
- * fails its checksum ends the iteration with ENGINE_ECORRUPT.
+ * Call cb for up to limit keys (0: no limit) in ascending byte order, from
+ * start (slen 0: the first key; inclusive unless start_exclusive), before
+ * end (elen 0: no bound), and beginning with prefix (plen 0: any).  cb
+ * returns 0 to go on, nonzero to stop (the entry it saw counts as
+ * returned); it must not call into the engine.  With keys_only, ent->value
+ * is NULL and ent->vlen still gives the value's length.  *more is set when
+ * further keys match.  *seq receives the newest sequence number the page
+ * depends on (seq may be NULL).  Returns 0, ENGINE_EINVAL (end before
+ * start), or an error; a value that fails its checksum ends the iteration
+ * with ENGINE_ECORRUPT.
  */
 int engine_iter(struct engine *e, const void *start, size_t slen,
     int start_exclusive, const void *end, size_t elen,
@@ -175,8 +200,9 @@ void engine_sync(struct engine *e);
 
 /*
  * engine_compact(e):
- * Start a compaction of the sealed segments now, in the background.
- * Returns 0, or ENGINE_EREADONLY.
+ * Start a compaction of every sealed segment that holds dead records, now,
+ * in the background (stats.compactions counts finished runs).  Returns 0,
+ * or ENGINE_EREADONLY.
  */
 int engine_compact(struct engine *e);
 

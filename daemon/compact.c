@@ -1,0 +1,778 @@
+/*
+ * compact.c: hint files and compaction in the background.  See compact.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/btree.h"
+#include "daemon/compact.h"
+#include "daemon/engine-int.h"
+#include "daemon/fileio.h"
+#include "daemon/hint.h"
+#include "daemon/record.h"
+#include "daemon/scan.h"
+#include "daemon/segment.h"
+#include "daemon/syncer.h"
+
+/* Index lookups per hold of ilock, and index moves per engine_service(). */
+#define LOOKUP_BATCH	256
+#define SWITCH_BATCH	16384
+#define OUTBUF_SIZE	(1u << 20)
+
+enum job_kind {
+	JOB_HINT,
+	JOB_COMPACT,
+};
+
+enum job_phase {
+	PHASE_RUN,	/* the thread works */
+	PHASE_SWITCH,	/* the owner moves index entries to the output */
+	PHASE_UNLINK,	/* the thread removes the inputs */
+	PHASE_DONE,	/* the owner cleans up */
+	PHASE_FAILED,	/* the thread gave up; the owner cleans up */
+};
+
+/* A record copied to the output, for the index switch. */
+struct move {
+	uint32_t	old_seg;
+	uint32_t	old_off;
+	uint32_t	new_off;
+};
+
+struct cjob {
+	enum job_kind	  kind;
+	enum job_phase	  phase;
+	struct segment	 *seg;		/* JOB_HINT */
+	struct segment	**in;		/* JOB_COMPACT inputs, by id */
+	size_t		  nin;
+	uint64_t	  out_id;
+	uint64_t	  oldest_outside; /* smallest seq in segments not compacted */
+	struct segment	 *out;
+	struct move	 *moves;
+	size_t		  nmoves;
+	size_t		  movecap;
+	size_t		  switched;
+	uint64_t	  out_tomb;
+	int		  want_notify;
+};
+
+struct compactor {
+	struct engine	*e;
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 stop;
+	struct cjob	*job;		/* at most one in flight */
+	uint64_t	 request_below;	/* engine_compact(): ids under this */
+};
+
+static void
+report(struct engine *e, enum engine_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+report(struct engine *e, enum engine_log_level level, const char *fmt, ...)
+{
+	char msg[LOGQ_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	engine_report(e, level, msg);
+}
+
+static int
+stopping(struct compactor *c)
+{
+	int s;
+
+	pthread_mutex_lock(&c->mu);
+	s = c->stop;
+	pthread_mutex_unlock(&c->mu);
+	return (s);
+}
+
+/* ---- hint files ---- */
+
+static int
+run_hint(struct engine *e, struct cjob *j)
+{
+	struct segment *s = j->seg;
+	struct scan sc;
+	char err[256];
+	int r = -1;
+
+	if (scan_segment(s->map, s->end, s->hdr_len, 1, &sc) != 0 ||
+	    scan_newest(&sc) != 0) {
+		report(e, ENGINE_LOG_WARN, "%s: out of memory writing its hint",
+		    s->name);
+		goto out;
+	}
+	if (sc.tail != SCAN_CLEAN) {
+		report(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu64 ": %s; no "
+		    "hint written (run kvd --check)", s->name, sc.end,
+		    sc.why != NULL ? sc.why : "zero bytes where records should be");
+		goto out;
+	}
+	if (hint_write(e->dirfd, e->io, s, s->end, sc.ents, sc.n, sc.min_seq,
+	    sc.max_seq, err, sizeof(err)) != 0) {
+		report(e, ENGINE_LOG_WARN, "%s", err);
+		goto out;
+	}
+	r = 0;
+out:
+	scan_free(&sc);
+	return (r);
+}
+
+/* ---- compaction ---- */
+
+struct outbuf {
+	struct engine	*e;
+	struct segment	*out;
+	uint8_t		*buf;
+	size_t		 len;
+	uint64_t	 off;		/* file offset of buf[0] */
+};
+
+static int
+out_flush(struct outbuf *ob)
+{
+	const struct fileio *io = ob->e->io;
+
+	if (ob->len == 0)
+		return (0);
+	if (io->pwrite(io->arg, ob->out->fd, ob->buf, ob->len,
+	    (off_t)ob->off) != 0) {
+		report(ob->e, ENGINE_LOG_ERROR, "compaction: %s: write: %s",
+		    ob->out->name, strerror(errno));
+		return (-1);
+	}
+	ob->off += ob->len;
+	ob->len = 0;
+	return (0);
+}
+
+static int
+out_append(struct outbuf *ob, const uint8_t *rec, size_t n)
+{
+	const struct fileio *io = ob->e->io;
+
+	if (ob->len + n > OUTBUF_SIZE && out_flush(ob) != 0)
+		return (-1);
+	if (n > OUTBUF_SIZE) {
+		if (io->pwrite(io->arg, ob->out->fd, rec, n, (off_t)ob->off) !=
+		    0) {
+			report(ob->e, ENGINE_LOG_ERROR, "compaction: %s: write: "
+			    "%s", ob->out->name, strerror(errno));
+			return (-1);
+		}
+		ob->off += n;
+		return (0);
+	}
+	memcpy(ob->buf + ob->len, rec, n);
+	ob->len += n;
+	return (0);
+}
+
+static int
+add_move(struct cjob *j, uint32_t old_seg, uint32_t old_off, uint32_t new_off)
+{
+	struct move *m;
+	size_t cap;
+
+	if (j->nmoves == j->movecap) {
+		cap = j->movecap ? j->movecap * 2 : 4096;
+		if ((m = realloc(j->moves, cap * sizeof(*m))) == NULL)
+			return (-1);
+		j->moves = m;
+		j->movecap = cap;
+	}
+	j->moves[j->nmoves].old_seg = old_seg;
+	j->moves[j->nmoves].old_off = old_off;
+	j->moves[j->nmoves].new_off = new_off;
+	j->nmoves++;
+	return (0);
+}
+
+static int
+push_ent(struct scan *s, const struct hint_entry *e)
+{
+	struct hint_entry *n;
+	size_t cap;
+
+	if (s->n == s->cap) {
+		cap = s->cap ? s->cap * 2 : 4096;
+		if ((n = realloc(s->ents, cap * sizeof(*n))) == NULL)
+			return (-1);
+		s->ents = n;
+		s->cap = cap;
+	}
+	s->ents[s->n++] = *e;
+	return (0);
+}
+
+/*
+ * Copy the live records of one input.  Liveness is decided under ilock in
+ * batches; *dep collects the newest sequence number that made a record
+ * dead, which must be durable before the output may replace the input.
+ */
+static int
+copy_input(struct compactor *c, struct cjob *j, struct segment *in,
+    struct outbuf *ob, struct scan *ents, uint64_t *dep)
+{
+	struct engine *e = c->e;
+	struct scan sc;
+	struct btree_loc loc;
+	struct hint_entry he;
+	size_t i, b, n;
+	uint8_t keep[LOOKUP_BATCH];
+	uint64_t lastdel;
+	int r = -1;
+
+	if (scan_segment(in->map, in->end, in->hdr_len, 1, &sc) != 0) {
+		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
+		return (-1);
+	}
+	if (sc.tail != SCAN_CLEAN) {
+		report(e, ENGINE_LOG_ERROR, "compaction stopped: %s: offset "
+		    "%" PRIu64 ": %s (run kvd --check)", in->name, sc.end,
+		    sc.why != NULL ? sc.why : "zero bytes where records should be");
+		goto out;
+	}
+	for (b = 0; b < sc.n; b += LOOKUP_BATCH) {
+		if (stopping(c))
+			goto out;
+		n = sc.n - b < LOOKUP_BATCH ? sc.n - b : LOOKUP_BATCH;
+		pthread_mutex_lock(&e->ilock);
+		lastdel = atomic_load(&e->last_delete_seq);
+		for (i = 0; i < n; i++) {
+			const struct hint_entry *en = &sc.ents[b + i];
+			int present = btree_get(e->index, en->key, en->klen,
+			    &loc) == 0;
+
+			keep[i] = 0;
+			if (en->type == RECORD_PUT) {
+				if (present && loc.seg == in->id &&
+				    loc.off == en->off)
+					keep[i] = 1;
+				else if (present) {
+					if (loc.seq > *dep)
+						*dep = loc.seq;
+				} else if (lastdel > *dep)
+					*dep = lastdel;
+			} else if (present) {
+				/* A newer put replaced it: it hides nothing that survives. */
+				if (loc.seq > *dep)
+					*dep = loc.seq;
+			} else if (en->seq > j->oldest_outside) {
+				/* An older record of the key may live outside this job. */
+				keep[i] = 1;
+			}
+		}
+		pthread_mutex_unlock(&e->ilock);
+		for (i = 0; i < n; i++) {
+			const struct hint_entry *en = &sc.ents[b + i];
+			size_t rs = (size_t)record_size(en->klen, en->vlen);
+			uint64_t at = ob->off + ob->len;
+
+			if (!keep[i])
+				continue;
+			if (out_append(ob, in->map + en->off, rs) != 0)
+				goto out;
+			he = *en;
+			he.off = (uint32_t)at;
+			if (push_ent(ents, &he) != 0)
+				goto nomem;
+			if (en->type == RECORD_PUT) {
+				if (add_move(j, (uint32_t)in->id, en->off,
+				    (uint32_t)at) != 0)
+					goto nomem;
+			} else
+				j->out_tomb += rs;
+		}
+	}
+	r = 0;
+	goto out;
+nomem:
+	report(e, ENGINE_LOG_WARN, "compaction: out of memory");
+out:
+	scan_free(&sc);
+	return (r);
+}
+
+static int
+run_compact(struct compactor *c, struct cjob *j)
+{
+	struct engine *e = c->e;
+	const struct fileio *io = e->io;
+	struct outbuf ob;
+	struct scan ents;
+	struct segment *out = NULL;
+	char tmp[SEGMENT_NAME_MAX], name[SEGMENT_NAME_MAX], err[256];
+	uint64_t *ids = NULL, dep = 0, minseq = 0, maxseq = 0;
+	size_t i;
+	int committed = 0, hinted = 0;
+
+	memset(&ob, 0, sizeof(ob));
+	memset(&ents, 0, sizeof(ents));
+	segment_filename(tmp, j->out_id, SEGMENT_FILE_TMP);
+	segment_filename(name, j->out_id, SEGMENT_FILE_SEG);
+	if ((ids = calloc(j->nin, sizeof(*ids))) == NULL ||
+	    (ob.buf = malloc(OUTBUF_SIZE)) == NULL) {
+		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
+		goto fail;
+	}
+	for (i = 0; i < j->nin; i++)
+		ids[i] = j->in[i]->id;
+	if (segment_create(e->dirfd, io, tmp, j->out_id,
+	    SEGMENT_FLAG_COMPACTED, ids, (uint32_t)j->nin, 0, 0, &out, err,
+	    sizeof(err)) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: %s", err);
+		goto fail;
+	}
+	ob.e = e;
+	ob.out = out;
+	ob.off = out->hdr_len;
+	for (i = 0; i < j->nin; i++)
+		if (copy_input(c, j, j->in[i], &ob, &ents, &dep) != 0)
+			goto fail;
+	if (out_flush(&ob) != 0)
+		goto fail;
+	out->end = ob.off;
+	/* Step 1: the output and its hint are complete on disk. */
+	if (io->fdatasync(io->arg, out->fd) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: %s: fdatasync: %s",
+		    tmp, strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < ents.n; i++) {
+		if (minseq == 0 || ents.ents[i].seq < minseq)
+			minseq = ents.ents[i].seq;
+		if (ents.ents[i].seq > maxseq)
+			maxseq = ents.ents[i].seq;
+	}
+	if (scan_newest(&ents) != 0 || hint_write(e->dirfd, io, out, out->end,
+	    ents.ents, ents.n, minseq, maxseq, err, sizeof(err)) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: %s",
+		    ents.ents == NULL && ents.n > 0 ? "out of memory" : err);
+		goto fail;
+	}
+	hinted = 1;
+	/* Step 2: what made input records dead must outlive a crash too. */
+	if (dep > syncer_synced(e->syncer) &&
+	    syncer_wait_synced(e->syncer, dep) != 0) {
+		report(e, ENGINE_LOG_WARN, "compaction abandoned: the writes "
+		    "it depends on did not become durable");
+		goto fail;
+	}
+	if (stopping(c))
+		goto fail;
+	/* Step 3: commit. */
+	if (io->renameat(io->arg, e->dirfd, tmp, name) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: rename %s to %s: %s",
+		    tmp, name, strerror(errno));
+		goto fail;
+	}
+	committed = 1;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	if (io->fsync(io->arg, e->dirfd) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: fsync of %s: %s",
+		    e->dir, strerror(errno));
+		goto fail;
+	}
+	if (segment_remap(out, (size_t)out->end, err, sizeof(err)) != 0) {
+		report(e, ENGINE_LOG_ERROR, "compaction: %s", err);
+		goto fail;
+	}
+	out->cap = out->end;
+	out->total = out->end - out->hdr_len;
+	out->min_seq = minseq;
+	out->max_seq = maxseq;
+	out->has_hint = 1;
+	out->dirsynced = 1;
+	atomic_store(&out->written, out->end);
+	atomic_store(&out->sealed, 1);
+	j->out = out;
+	free(ids);
+	free(ob.buf);
+	scan_free(&ents);
+	return (0);
+fail:
+	if (!committed) {
+		if (out != NULL)
+			(void)io->unlinkat(io->arg, e->dirfd, tmp);
+		if (hinted) {
+			segment_filename(name, j->out_id, SEGMENT_FILE_HINT);
+			(void)io->unlinkat(io->arg, e->dirfd, name);
+		}
+	}
+	/* A committed output stays: recovery finishes the job at the next open. */
+	segment_free(out);
+	free(ids);
+	free(ob.buf);
+	scan_free(&ents);
+	return (-1);
+}
+
+static void
+run_unlink(struct compactor *c, struct cjob *j)
+{
+	struct engine *e = c->e;
+	char name[SEGMENT_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < j->nin; i++) {
+		uint64_t id = j->in[i]->id;
+
+		segment_filename(name, id, SEGMENT_FILE_SEG);
+		if (e->io->unlinkat(e->io->arg, e->dirfd, name) != 0)
+			report(e, ENGINE_LOG_WARN, "compaction: unlink %s: %s",
+			    name, strerror(errno));
+		segment_filename(name, id, SEGMENT_FILE_HINT);
+		(void)e->io->unlinkat(e->io->arg, e->dirfd, name);
+	}
+	if (e->io->fsync(e->io->arg, e->dirfd) != 0)
+		report(e, ENGINE_LOG_WARN, "compaction: fsync of %s: %s",
+		    e->dir, strerror(errno));
+}
+
+static void *
+compactor_main(void *arg)
+{
+	struct compactor *c = arg;
+	struct engine *e = c->e;
+	struct cjob *j;
+	int r;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		j = c->job;
+		while (!c->stop && (j == NULL || (j->phase != PHASE_RUN &&
+		    j->phase != PHASE_UNLINK && !j->want_notify))) {
+			pthread_cond_wait(&c->cv, &c->mu);
+			j = c->job;
+		}
+		if (c->stop)
+			break;
+		if (j->want_notify) {
+			/* The owner wants another engine_service() to continue its switch. */
+			j->want_notify = 0;
+			pthread_mutex_unlock(&c->mu);
+			engine_notify(e);
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (j->phase == PHASE_UNLINK) {
+			run_unlink(c, j);
+			r = 0;
+		} else if (j->kind == JOB_HINT)
+			r = run_hint(e, j);
+		else
+			r = run_compact(c, j);
+		pthread_mutex_lock(&c->mu);
+		if (j->phase == PHASE_UNLINK)
+			j->phase = PHASE_DONE;
+		else if (r != 0)
+			j->phase = PHASE_FAILED;
+		else
+			j->phase = j->kind == JOB_HINT ? PHASE_DONE : PHASE_SWITCH;
+		pthread_mutex_unlock(&c->mu);
+		engine_notify(e);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return (NULL);
+}
+
+struct compactor *
+compactor_start(struct engine *e)
+{
+	struct compactor *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->e = e;
+	if (pthread_mutex_init(&c->mu, NULL) != 0)
+		goto err0;
+	if (pthread_cond_init(&c->cv, NULL) != 0)
+		goto err1;
+	if (pthread_create(&c->thr, NULL, compactor_main, c) != 0)
+		goto err2;
+	return (c);
+err2:
+	pthread_cond_destroy(&c->cv);
+err1:
+	pthread_mutex_destroy(&c->mu);
+err0:
+	free(c);
+	return (NULL);
+}
+
+static void
+job_free(struct engine *e, struct cjob *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	if (j->kind == JOB_HINT && j->seg != NULL)
+		j->seg->busy = 0;
+	for (i = 0; i < j->nin; i++)
+		if (j->in[i] != NULL)
+			j->in[i]->busy = 0;
+	/* An output not yet handed to the segment table is ours to free. */
+	if (j->out != NULL && segtab_find(&e->segs, j->out->id) != j->out)
+		segment_free(j->out);
+	free(j->in);
+	free(j->moves);
+	free(j);
+}
+
+void
+compactor_stop(struct engine *e)
+{
+	struct compactor *c = e->compactor;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thr, NULL);
+	job_free(e, c->job);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	e->compactor = NULL;
+}
+
+/* ---- owner side ---- */
+
+static int
+is_sealed(const struct engine *e, const struct segment *s)
+{
+	return (s != e->active && !s->active && atomic_load(&s->sealed));
+}
+
+static void
+queue(struct compactor *c, struct cjob *j)
+{
+	pthread_mutex_lock(&c->mu);
+	c->job = j;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Pick the inputs of the next compaction: NULL when none is due. */
+static struct cjob *
+pick_compaction(struct engine *e, struct compactor *c)
+{
+	struct cjob *j;
+	struct segment *s;
+	uint64_t budget = 0, oldest = UINT64_MAX;
+	size_t i, n = 0;
+	int on_demand = c->request_below > 0;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->in = calloc(e->segs.n, sizeof(*j->in))) == NULL) {
+		free(j);
+		return (NULL);
+	}
+	for (i = 0; i < e->segs.n; i++) {
+		uint64_t dead, worth;
+
+		s = e->segs.v[i];
+		if (!is_sealed(e, s) || s->busy || s->total == 0)
+			continue;
+		dead = s->total - s->live;
+		/* Tombstones are not garbage until they can be dropped. */
+		worth = on_demand ? (s->id < c->request_below && dead > 0) :
+		    (double)dead - (double)s->tomb > e->ratio * (double)s->total;
+		if (!worth)
+			continue;
+		/* Keep each output about one segment long. */
+		if (n > 0 && budget + s->live + s->tomb > e->segment_size)
+			break;
+		budget += s->live + s->tomb;
+		j->in[n++] = s;
+	}
+	if (n == 0) {
+		free(j->in);
+		free(j);
+		c->request_below = 0;
+		return (NULL);
+	}
+	/*
+	 * A tombstone may go only if no segment left outside the job can
+	 * hold an older record of its key.
+	 */
+	for (i = 0; i < e->segs.n; i++) {
+		size_t k;
+
+		s = e->segs.v[i];
+		for (k = 0; k < n && j->in[k] != s; k++)
+			;
+		if (k == n && s->min_seq > 0 && s->min_seq < oldest)
+			oldest = s->min_seq;
+	}
+	j->kind = JOB_COMPACT;
+	j->phase = PHASE_RUN;
+	j->nin = n;
+	j->oldest_outside = oldest;
+	j->out_id = e->next_id++;
+	for (i = 0; i < n; i++)
+		j->in[i]->busy = 1;
+	return (j);
+}
+
+void
+compactor_schedule(struct engine *e)
+{
+	struct compactor *c = e->compactor;
+	struct cjob *j;
+	struct segment *s;
+	size_t i;
+
+	if (c == NULL || c->job != NULL || syncer_failed(e->syncer) != NULL)
+		return;
+	if (e->compact_requested) {
+		e->compact_requested = 0;
+		c->request_below = e->next_id;
+	}
+	for (i = 0; i < e->segs.n; i++) {
+		s = e->segs.v[i];
+		if (!is_sealed(e, s) || s->has_hint || s->busy)
+			continue;
+		if ((j = calloc(1, sizeof(*j))) == NULL)
+			return;
+		j->kind = JOB_HINT;
+		j->phase = PHASE_RUN;
+		j->seg = s;
+		s->busy = 1;
+		queue(c, j);
+		return;
+	}
+	if (e->next_id > UINT32_MAX)
+		return;
+	if ((j = pick_compaction(e, c)) != NULL)
+		queue(c, j);
+}
+
+/* Point the index at the output's copies, SWITCH_BATCH at a time. */
+static int
+switch_some(struct engine *e, struct cjob *j)
+{
+	struct segment *out = j->out, *in;
+	struct record_header h;
+	struct btree_loc to;
+	const char *why;
+	size_t end = j->switched + SWITCH_BATCH;
+
+	if (end > j->nmoves)
+		end = j->nmoves;
+	pthread_mutex_lock(&e->ilock);
+	for (; j->switched < end; j->switched++) {
+		const struct move *m = &j->moves[j->switched];
+		const uint8_t *p = out->map + m->new_off;
+		uint64_t rs;
+
+		(void)record_header_decode(p, &h, &why);
+		rs = record_size(h.klen, h.vlen);
+		to.seg = (uint32_t)out->id;
+		to.off = m->new_off;
+		to.vlen = h.vlen;
+		to.seq = h.seq;
+		if (btree_move(e->index, p + RECORD_HEADER_SIZE, h.klen,
+		    m->old_seg, m->old_off, &to)) {
+			out->live += rs;
+			if ((in = segtab_find(&e->segs, m->old_seg)) != NULL)
+				in->live -= rs;
+		}
+	}
+	pthread_mutex_unlock(&e->ilock);
+	return (j->switched == j->nmoves);
+}
+
+void
+compactor_service(struct engine *e)
+{
+	struct compactor *c = e->compactor;
+	struct cjob *j;
+	enum job_phase phase;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	j = c->job;
+	phase = j != NULL ? j->phase : PHASE_RUN;
+	pthread_mutex_unlock(&c->mu);
+	if (j == NULL || phase == PHASE_RUN || phase == PHASE_UNLINK)
+		goto next;
+	if (phase == PHASE_SWITCH) {
+		if (j->switched == 0 && segtab_find(&e->segs, j->out->id) == NULL) {
+			if (segtab_add(&e->segs, j->out) != 0)
+				return;		/* tried again at the next service */
+			j->out->tomb = j->out_tomb;
+			j->out->busy = 1;
+		}
+		if (!switch_some(e, j)) {
+			pthread_mutex_lock(&c->mu);
+			j->want_notify = 1;
+			pthread_cond_signal(&c->cv);
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		/* Nothing points into the inputs now: drop them, then their files. */
+		for (i = 0; i < j->nin; i++) {
+			segtab_remove(&e->segs, j->in[i]);
+			segment_free(j->in[i]);
+			j->in[i] = NULL;
+		}
+		j->out->busy = 0;
+		e->compactions++;
+		engine_log(e, ENGINE_LOG_INFO, "compaction: %zu segments "
+		    "replaced by %s (%zu records kept)", j->nin, j->out->name,
+		    j->nmoves);
+		pthread_mutex_lock(&c->mu);
+		j->phase = PHASE_UNLINK;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	if (phase == PHASE_DONE && j->kind == JOB_HINT)
+		j->seg->has_hint = 1;
+	pthread_mutex_lock(&c->mu);
+	c->job = NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (phase == PHASE_FAILED && j->kind == JOB_COMPACT)
+		c->request_below = 0;	/* do not spin on a failing request */
+	if (phase == PHASE_FAILED && j->kind == JOB_HINT)
+		j->seg->has_hint = -1;	/* not retried until the next open */
+	job_free(e, j);
+next:
+	compactor_schedule(e);
+}
+
+int
+compactor_idle(struct engine *e)
+{
+	struct compactor *c = e->compactor;
+
+	if (c == NULL)
+		return (1);
+	compactor_schedule(e);
+	return (c->job == NULL);
+}
