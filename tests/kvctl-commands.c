@@ -562,6 +562,46 @@ interactive(void **state)
 	}
 }
 
+#ifndef KVCTL_TEST_FAKE
+static int
+setup_small(void **state)
+{
+	static const char *const args[] = { "--max-value", "100", NULL };
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->h = harness_new()) == NULL ||
+	    harness_start(s->h, args) != 0) {
+		if (s != NULL)
+			harness_free(s->h);
+		free(s);
+		return (-1);
+	}
+	(void)snprintf(s->ep, sizeof(s->ep), "127.0.0.1:%u",
+	    (unsigned)harness_port(s->h));
+	*state = s;
+	return (0);
+}
+
+/* A server error is exit status 3, with the server's status and message. */
+static void
+server_errors(void **state)
+{
+	struct server *s = *state;
+	char big[200];
+	struct run r;
+
+	memset(big, 'v', sizeof(big));
+	KVCTL_IN(s, &r, big, sizeof(big), "put", "k");
+	expect(&r, 3, "");
+	one_error_line(&r, "put: TOO_LARGE: ");
+	assert_non_null(strstr(r.err, "100"));
+	run_free(&r);
+	KVCTL_IN(s, &r, big, 100, "put", "k");
+	expect(&r, 0, "");
+	run_free(&r);
+}
+#endif
+
 int
 main(void)
 {
@@ -578,6 +618,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(ping_and_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(interactive, setup, teardown),
+#ifndef KVCTL_TEST_FAKE
+		cmocka_unit_test_setup_teardown(server_errors, setup_small,
+		    teardown),
+#endif
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
