@@ -125,6 +125,17 @@ struct bench {
 	unsigned int		 nconnected;
 	struct sworker		*sworkers;	/* NULL until a test needs them */
 	_Atomic uint64_t	 inserted;	/* keys put past the key space */
+	/*
+	 * Inserts complete out of order, so reads of the "latest" keys go
+	 * only up to the newest insert below which all are acknowledged (as
+	 * YCSB's acknowledged counter does): a read must not ask for a key
+	 * whose put is still on its way.  ins_done has a bit per insert in
+	 * flight, in a ring larger than the requests that can be in flight.
+	 */
+	pthread_mutex_t		 ins_lock;
+	uint8_t			*ins_done;
+	uint64_t		 ins_mask;	/* bits in the ring, minus 1 */
+	_Atomic uint64_t	 ins_acked;
 	struct run		*run;		/* the test running now */
 	struct stats		*st;		/* its results (event loop) */
 	unsigned int		 active;	/* connections with a batch out */
@@ -363,8 +374,42 @@ run_pick_key(struct bench *b, const struct run *r, struct keydist_rng *rng,
 		return (b->cfg->keyspace +
 		    atomic_fetch_add_explicit(&b->inserted, 1,
 		    memory_order_relaxed));
-	ins = atomic_load_explicit(&b->inserted, memory_order_relaxed);
+	ins = atomic_load_explicit(&b->ins_acked, memory_order_relaxed);
 	return (keydist_next(r->dist, rng, b->cfg->keyspace + ins));
+}
+
+/* The insert of key number key was answered. */
+static void
+insert_done(struct bench *b, uint64_t key)
+{
+	uint64_t i = key - b->cfg->keyspace, acked;
+
+	(void)pthread_mutex_lock(&b->ins_lock);
+	acked = atomic_load(&b->ins_acked);
+	if (i < acked) {
+		/* Given up on below, and counted already. */
+		(void)pthread_mutex_unlock(&b->ins_lock);
+		return;
+	}
+	/*
+	 * An insert so far ahead that the ring would wrap: the ones still
+	 * unanswered behind it are given up as answered, so the bits of
+	 * two inserts never share a place.
+	 */
+	while (i - acked > b->ins_mask) {
+		b->ins_done[(acked & b->ins_mask) / 8] &=
+		    (uint8_t)~(1u << (acked % 8));
+		acked++;
+	}
+	b->ins_done[(i & b->ins_mask) / 8] |= (uint8_t)(1u << (i % 8));
+	while ((b->ins_done[(acked & b->ins_mask) / 8] &
+	    (1u << (acked % 8))) != 0) {
+		b->ins_done[(acked & b->ins_mask) / 8] &=
+		    (uint8_t)~(1u << (acked % 8));
+		acked++;
+	}
+	atomic_store(&b->ins_acked, acked);
+	(void)pthread_mutex_unlock(&b->ins_lock);
 }
 
 /* ---- the event loop: asynchronous connections ---- */
@@ -401,6 +446,8 @@ aconn_reply(kv_async *a, const kv_reply *r, void *arg)
 		}
 		return;
 	}
+	if (op == BENCH_OP_INSERT)
+		insert_done(b, s->key);
 	stats_count(b, b->st, op, s->measured, code, kv_reply_message(r),
 	    c->batch_start, now_ns());
 	if (--c->outstanding == 0)
@@ -701,6 +748,8 @@ sworker_main(void *arg)
 		key = run_pick_key(w->b, r, &w->rng, op, seq);
 		rc = sworker_do(w, r, op, key);
 		t1 = now_ns();
+		if (op == BENCH_OP_INSERT)
+			insert_done(w->b, key);
 		if (rc < 0) {
 			w->failed = 1;
 			copy_escaped(w->err, sizeof(w->err), kv_errmsg(w->c));
@@ -1078,6 +1127,8 @@ bench_free(struct bench *b)
 	kv_options_free(b->aopts);
 	kv_options_free(b->sopts);
 	free(b->value);
+	free(b->ins_done);
+	(void)pthread_mutex_destroy(&b->ins_lock);
 }
 
 static int
@@ -1088,6 +1139,14 @@ bench_init(struct bench *b, const struct benchcfg *cfg)
 	memset(b, 0, sizeof(*b));
 	b->cfg = cfg;
 	atomic_init(&b->inserted, 0);
+	atomic_init(&b->ins_acked, 0);
+	(void)pthread_mutex_init(&b->ins_lock, NULL);
+	/* Twice the requests that can be in flight, rounded up to 2^k bits. */
+	for (b->ins_mask = 65535; b->ins_mask < 2ULL * cfg->connections *
+	    cfg->pipeline; b->ins_mask = b->ins_mask * 2 + 1)
+		;
+	if ((b->ins_done = calloc((b->ins_mask + 1) / 8, 1)) == NULL)
+		return (-1);
 	b->progress = !cfg->quiet && isatty(STDERR_FILENO);
 	if ((b->value = malloc(cfg->value_size > 0 ? cfg->value_size : 1)) ==
 	    NULL)
