@@ -1,8 +1,9 @@
 /*
  * fault-fsync.c: an LD_PRELOAD shim for fault tests.  Once the file named
  * by $KVD_FAULT_FSYNC exists, fdatasync() and fsync() fail with EIO, as a
- * dying disk would make them; before that they pass through.  Tests create
- * the file to pull the plug at the moment they choose.
+ * dying disk would make them; while the file named by $KVD_SLOW_FSYNC
+ * exists, they take a second longer, as a busy disk would.  Otherwise they
+ * pass through.  Tests create the files at the moment they choose.
  */
 #include "config.h"
 
@@ -15,11 +16,20 @@ int fdatasync(int);
 int fsync(int);
 
 static int
+fault_exists(const char *var)
+{
+	const char *path = getenv(var);
+
+	return (path != NULL && access(path, F_OK) == 0);
+}
+
+/* Nonzero (errno set) when the call must fail. */
+static int
 fault_tripped(void)
 {
-	const char *trip = getenv("KVD_FAULT_FSYNC");
-
-	return (trip != NULL && access(trip, F_OK) == 0);
+	if (fault_exists("KVD_SLOW_FSYNC"))
+		usleep(1000000);
+	return (fault_exists("KVD_FAULT_FSYNC"));
 }
 
 int
