@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -52,6 +53,7 @@ struct cjob {
 	enum job_phase	  phase;
 	struct segment	 *seg;		/* JOB_HINT */
 	struct segment	**in;		/* JOB_COMPACT inputs, by id */
+	uint64_t	 *in_ids;	/* their ids, for unlinking once they are gone */
 	size_t		  nin;
 	uint64_t	  out_id;
 	uint64_t	  oldest_outside; /* smallest seq in segments not compacted */
@@ -61,6 +63,7 @@ struct cjob {
 	size_t		  movecap;
 	size_t		  switched;
 	uint64_t	  out_tomb;
+	int		  drop_out;	/* the output holds nothing: remove it last */
 	int		  want_notify;
 };
 
@@ -310,6 +313,41 @@ out:
 	return (r);
 }
 
+/*
+ * The ids an output replaces: its inputs, and whatever an input itself
+ * replaced whose file is still there (an unlink that failed).  Carrying
+ * those forward keeps such a file superseded after its first replacement
+ * is compacted away.  Returns the count (0 when memory is short).
+ */
+static size_t
+superseded_ids(struct engine *e, const struct cjob *j, uint64_t **out)
+{
+	char name[SEGMENT_NAME_MAX];
+	uint64_t *ids;
+	size_t n = 0, cap = j->nin, i, k, m;
+
+	for (i = 0; i < j->nin; i++)
+		cap += j->in[i]->ninputs;
+	if (cap > SEGMENT_MAX_INPUTS)
+		cap = SEGMENT_MAX_INPUTS;
+	if ((ids = calloc(cap, sizeof(*ids))) == NULL)
+		return (0);
+	for (i = 0; i < j->nin; i++)
+		ids[n++] = j->in_ids[i];
+	for (i = 0; i < j->nin && n < cap; i++)
+		for (k = 0; k < j->in[i]->ninputs && n < cap; k++) {
+			uint64_t id = j->in[i]->inputs[k];
+
+			for (m = 0; m < n && ids[m] != id; m++)
+				;
+			segment_filename(name, id, SEGMENT_FILE_SEG);
+			if (m == n && faccessat(e->dirfd, name, F_OK, 0) == 0)
+				ids[n++] = id;
+		}
+	*out = ids;
+	return (n);
+}
+
 static int
 run_compact(struct compactor *c, struct cjob *j)
 {
@@ -320,22 +358,23 @@ run_compact(struct compactor *c, struct cjob *j)
 	struct segment *out = NULL;
 	char tmp[SEGMENT_NAME_MAX], name[SEGMENT_NAME_MAX], err[256];
 	uint64_t *ids = NULL, dep = 0, minseq = 0, maxseq = 0;
-	size_t i;
+	size_t i, nids;
 	int committed = 0, hinted = 0;
 
 	memset(&ob, 0, sizeof(ob));
 	memset(&ents, 0, sizeof(ents));
 	segment_filename(tmp, j->out_id, SEGMENT_FILE_TMP);
 	segment_filename(name, j->out_id, SEGMENT_FILE_SEG);
-	if ((ids = calloc(j->nin, sizeof(*ids))) == NULL ||
-	    (ob.buf = malloc(OUTBUF_SIZE)) == NULL) {
+	if ((ob.buf = malloc(OUTBUF_SIZE)) == NULL) {
 		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 		goto fail;
 	}
-	for (i = 0; i < j->nin; i++)
-		ids[i] = j->in[i]->id;
+	if ((nids = superseded_ids(e, j, &ids)) == 0) {
+		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
+		goto fail;
+	}
 	if (segment_create(e->dirfd, io, tmp, j->out_id,
-	    SEGMENT_FLAG_COMPACTED, ids, (uint32_t)j->nin, 0, 0, &out, err,
+	    SEGMENT_FLAG_COMPACTED, ids, (uint32_t)nids, 0, 0, &out, err,
 	    sizeof(err)) != 0) {
 		report(e, ENGINE_LOG_ERROR, "compaction: %s", err);
 		goto fail;
@@ -385,13 +424,26 @@ run_compact(struct compactor *c, struct cjob *j)
 	}
 	committed = 1;
 	snprintf(out->name, sizeof(out->name), "%s", name);
-	if (io->fsync(io->arg, e->dirfd) != 0) {
-		report(e, ENGINE_LOG_ERROR, "compaction: fsync of %s: %s",
+	/*
+	 * Past the commit the output must not be forgotten: an output on disk
+	 * that the engine does not know could bring deleted keys back later.
+	 * A failed directory sync only leaves the rename's durability open, and
+	 * either outcome is a consistent directory.
+	 */
+	if (io->fsync(io->arg, e->dirfd) != 0)
+		report(e, ENGINE_LOG_WARN, "compaction: fsync of %s: %s",
 		    e->dir, strerror(errno));
-		goto fail;
-	}
 	if (segment_remap(out, (size_t)out->end, err, sizeof(err)) != 0) {
 		report(e, ENGINE_LOG_ERROR, "compaction: %s", err);
+		/* Unusable: take it back while the inputs are still whole. */
+		if (io->unlinkat(io->arg, e->dirfd, name) != 0) {
+			snprintf(err, sizeof(err), "compaction output %s can "
+			    "be neither used nor removed (%s); writes refused",
+			    name, strerror(errno));
+			syncer_fail(e->syncer, err);
+		}
+		committed = 0;
+		out->name[0] = '\0';
 		goto fail;
 	}
 	out->cap = out->end;
@@ -409,7 +461,7 @@ run_compact(struct compactor *c, struct cjob *j)
 	return (0);
 fail:
 	if (!committed) {
-		if (out != NULL)
+		if (out != NULL && out->name[0] != '\0')
 			(void)io->unlinkat(io->arg, e->dirfd, tmp);
 		if (hinted) {
 			segment_filename(name, j->out_id, SEGMENT_FILE_HINT);
@@ -432,7 +484,7 @@ run_unlink(struct compactor *c, struct cjob *j)
 	size_t i;
 
 	for (i = 0; i < j->nin; i++) {
-		uint64_t id = j->in[i]->id;
+		uint64_t id = j->in_ids[i];
 
 		segment_filename(name, id, SEGMENT_FILE_SEG);
 		if (e->io->unlinkat(e->io->arg, e->dirfd, name) != 0)
@@ -444,6 +496,16 @@ run_unlink(struct compactor *c, struct cjob *j)
 	if (e->io->fsync(e->io->arg, e->dirfd) != 0)
 		report(e, ENGINE_LOG_WARN, "compaction: fsync of %s: %s",
 		    e->dir, strerror(errno));
+	if (!j->drop_out)
+		return;
+	/* Its input list was only needed until the inputs were gone. */
+	segment_filename(name, j->out_id, SEGMENT_FILE_SEG);
+	if (e->io->unlinkat(e->io->arg, e->dirfd, name) != 0)
+		report(e, ENGINE_LOG_WARN, "compaction: unlink %s: %s", name,
+		    strerror(errno));
+	segment_filename(name, j->out_id, SEGMENT_FILE_HINT);
+	(void)e->io->unlinkat(e->io->arg, e->dirfd, name);
+	(void)e->io->fsync(e->io->arg, e->dirfd);
 }
 
 static void *
@@ -535,6 +597,7 @@ job_free(struct engine *e, struct cjob *j)
 	if (j->out != NULL && segtab_find(&e->segs, j->out->id) != j->out)
 		segment_free(j->out);
 	free(j->in);
+	free(j->in_ids);
 	free(j->moves);
 	free(j);
 }
@@ -586,7 +649,10 @@ pick_compaction(struct engine *e, struct compactor *c)
 	int on_demand = c->request_below > 0;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->in = calloc(e->segs.n, sizeof(*j->in))) == NULL) {
+	    (j->in = calloc(e->segs.n, sizeof(*j->in))) == NULL ||
+	    (j->in_ids = calloc(e->segs.n, sizeof(*j->in_ids))) == NULL) {
+		if (j != NULL)
+			free(j->in);
 		free(j);
 		return (NULL);
 	}
@@ -610,6 +676,7 @@ pick_compaction(struct engine *e, struct compactor *c)
 	}
 	if (n == 0) {
 		free(j->in);
+		free(j->in_ids);
 		free(j);
 		c->request_below = 0;
 		return (NULL);
@@ -632,8 +699,10 @@ pick_compaction(struct engine *e, struct compactor *c)
 	j->nin = n;
 	j->oldest_outside = oldest;
 	j->out_id = e->next_id++;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		j->in[i]->busy = 1;
+		j->in_ids[i] = j->in[i]->id;
+	}
 	return (j);
 }
 
@@ -742,10 +811,16 @@ compactor_service(struct engine *e)
 			j->in[i] = NULL;
 		}
 		j->out->busy = 0;
+		if (j->out->total == 0) {
+			segtab_remove(&e->segs, j->out);
+			segment_free(j->out);
+			j->out = NULL;
+			j->drop_out = 1;
+		}
 		e->compactions++;
 		engine_log(e, ENGINE_LOG_INFO, "compaction: %zu segments "
-		    "replaced by %s (%zu records kept)", j->nin, j->out->name,
-		    j->nmoves);
+		    "replaced by %zu live records%s", j->nin, j->nmoves,
+		    j->drop_out ? "" : " in a new segment");
 		pthread_mutex_lock(&c->mu);
 		j->phase = PHASE_UNLINK;
 		pthread_cond_signal(&c->cv);

@@ -618,6 +618,10 @@ recover_dir(struct engine *e, char *err, size_t errlen)
 	}
 	if ((r = merge_sealed(e, &dl, sealed, nsealed, err, errlen)) != 0)
 		goto out;
+	for (i = 0, j = 0; i < nsealed; i++)
+		j += sealed[i]->hinted;
+	engine_log(e, ENGINE_LOG_INFO, "%s: %zu sealed segments read from "
+	    "hint files, %zu scanned", e->dir, j, nsealed - j);
 	for (i = 0; i < nsealed; i++) {
 		/* The lists are no longer needed: the index has what it needs. */
 		scan_free(&sealed[i]->scan);

@@ -1,0 +1,333 @@
+/*
+ * engine-corrupt.c: a flipped bit in any field of a record is detected and
+ * the record never served.  In a sealed segment, or in the middle of the
+ * newest one, the engine refuses to open and names file and offset;
+ * engine_check reports it; engine_repair keeps every other record, moves
+ * the damaged file aside and leaves a directory that opens.  In the last
+ * record of the newest segment it is a torn tail, cut and logged.  A value
+ * damaged under a running engine is refused by get and iter.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/engine-int.h"
+#include "daemon/record.h"
+#include "daemon/segment.h"
+#include "tests/engine-util.h"
+
+#define NKEYS	80
+#define KLEN	6		/* "key%03d" */
+#define VLEN	16		/* "value-%03d......." */
+#define RECSZ	(RECORD_HEADER_SIZE + KLEN + VLEN)
+
+static void
+kv(int i, char *k, char *v)
+{
+	snprintf(k, 16, "key%03d", i);
+	snprintf(v, 32, "value-%03d.......", i);
+}
+
+/* Every key written once, in order: record i sits at a computable offset. */
+static void
+build(struct tenv *t, int *per_seg)
+{
+	char k[16], v[32];
+	int i;
+
+	t->cfg.segment_size = 1024;
+	t->cfg.compact_ratio = 1.0;
+	assert_int_equal(tenv_open(t), 0);
+	for (i = 0; i < NKEYS; i++) {
+		kv(i, k, v);
+		assert_int_equal(strlen(k), KLEN);
+		assert_int_equal(strlen(v), VLEN);
+		tenv_put(t, k, v);
+	}
+	tenv_wait_idle(t);
+	tenv_close(t);
+	*per_seg = (int)((1024 - SEGMENT_HEADER_BASE) / RECSZ);
+}
+
+static void
+check_all_but(struct tenv *t, int skip)
+{
+	char k[16], v[32];
+	void *val;
+	size_t vlen;
+	uint64_t seq;
+	int i;
+
+	for (i = 0; i < NKEYS; i++) {
+		kv(i, k, v);
+		if (i == skip) {
+			assert_int_equal(engine_get(t->e, k, KLEN, &val, &vlen,
+			    &seq), ENGINE_ENOTFOUND);
+			continue;
+		}
+		if (tenv_get_eq(t, k, v) != 0)
+			fail_msg("%s lost", k);
+	}
+}
+
+struct lines {
+	char	text[4096];
+	int	n;
+};
+
+static void
+collect(void *arg, const char *line)
+{
+	struct lines *l = arg;
+	size_t len = strlen(l->text);
+
+	snprintf(l->text + len, sizeof(l->text) - len, "%s\n", line);
+	l->n++;
+}
+
+static const struct field {
+	const char	*name;
+	int		 off;
+	int		 bit;
+} fields[] = {
+	{ "checksum", 0, 3 },
+	{ "type", 4, 0 },
+	{ "reserved", 5, 6 },
+	{ "seq", 8, 2 },
+	{ "seq (high)", 15, 7 },
+	{ "key length", 16, 0 },
+	{ "key length (high)", 19, 7 },
+	{ "value length", 20, 4 },
+	{ "value length (high)", 23, 7 },
+	{ "key", RECORD_HEADER_SIZE + 2, 1 },
+	{ "value", RECORD_HEADER_SIZE + KLEN + 9, 5 },
+};
+
+/*
+ * Damage record idx (in segment seg, at offset off): reported and repaired.
+ * Without a hint the open scans the segment and refuses; with one it opens
+ * (hints spare reading records) and the record is refused when read.
+ */
+static void
+damage_middle(struct tenv *t, const char *tmpl, const char *seg, int idx,
+    uint64_t off, int hinted)
+{
+	struct lines l;
+	char want[128], p[512], hint[64], k[16], v[32];
+	struct stat st;
+	void *val;
+	size_t f, vlen;
+	uint64_t seq;
+	int r;
+
+	snprintf(hint, sizeof(hint), "%.16s.hint", seg);
+	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		tenv_rmtree(t->dir);
+		tenv_copy_dir(tmpl, t->dir);
+		if (!hinted)
+			(void)unlink(tenv_path(t, hint, p, sizeof(p)));
+		else
+			assert_true(tenv_file_size(t, hint) > 0);
+		tenv_flip_bit(t, seg, off + (uint64_t)fields[f].off,
+		    fields[f].bit);
+		snprintf(want, sizeof(want), "%s: offset %llu:", seg,
+		    (unsigned long long)off);
+		r = tenv_open(t);
+		if (hinted) {
+			if (r != 0)
+				fail_msg("%s flipped: open: %s", fields[f].name,
+				    t->err);
+			kv(idx, k, v);
+			r = engine_get(t->e, k, KLEN, &val, &vlen, &seq);
+			if (r != ENGINE_ECORRUPT)
+				fail_msg("%s flipped: get gave %d",
+				    fields[f].name, r);
+			tenv_close(t);
+		} else if (r != ENGINE_ECORRUPT || strstr(t->err, want) == NULL)
+			fail_msg("%s flipped: open gave %d \"%s\" (wanted \"%s\")",
+			    fields[f].name, r, t->err, want);
+		else
+			assert_non_null(strstr(t->err, "--repair"));
+
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(engine_check(t->dir, collect, &l), 1);
+		if (strstr(l.text, want) == NULL)
+			fail_msg("%s flipped: check said:\n%s", fields[f].name,
+			    l.text);
+
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(engine_repair(t->dir, collect, &l), 0);
+		assert_non_null(strstr(l.text, "rewritten"));
+		snprintf(p, sizeof(p), "%s/damaged", t->dir);
+		assert_int_equal(stat(p, &st), 0);
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(engine_check(t->dir, collect, &l), 0);
+		if ((r = tenv_open(t)) != 0)
+			fail_msg("%s flipped: open after repair: %s",
+			    fields[f].name, t->err);
+		check_all_but(t, idx);
+		tenv_put(t, "after", "repair");
+		tenv_reopen(t);
+		check_all_but(t, idx);
+		tenv_close(t);
+	}
+}
+
+static void
+test_flipped_bits(void **state)
+{
+	struct tenv t;
+	char tmpl[512], first[64], newest[64];
+	int per_seg, idx, last;
+	long long size;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build(&t, &per_seg);
+	snprintf(tmpl, sizeof(tmpl), "%s/template", t.root);
+	tenv_copy_dir(t.dir, tmpl);
+	segment_filename(first, 1, SEGMENT_FILE_SEG);
+	assert_true(tenv_newest_seg(&t, newest, sizeof(newest)));
+	assert_true(strcmp(first, newest) != 0);
+	size = tenv_file_size(&t, newest);
+
+	/* The middle of a sealed segment, scanned at open or read through its hint. */
+	idx = per_seg / 2;
+	damage_middle(&t, tmpl, first, idx,
+	    SEGMENT_HEADER_BASE + (uint64_t)idx * RECSZ, 0);
+	damage_middle(&t, tmpl, first, idx,
+	    SEGMENT_HEADER_BASE + (uint64_t)idx * RECSZ, 1);
+
+	/* The middle of the newest segment: damage, not a torn tail. */
+	last = NKEYS - 1;
+	idx = last - 1;
+	damage_middle(&t, tmpl, newest, idx, (uint64_t)size - 2 * RECSZ, 0);
+	tenv_rmtree(tmpl);
+	tenv_done(&t);
+}
+
+/* The last record of the newest segment is indistinguishable from a torn write. */
+static void
+test_flipped_last_record(void **state)
+{
+	struct tenv t;
+	char tmpl[512], newest[64];
+	size_t f;
+	int per_seg;
+	long long size;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build(&t, &per_seg);
+	snprintf(tmpl, sizeof(tmpl), "%s/template", t.root);
+	tenv_copy_dir(t.dir, tmpl);
+	assert_true(tenv_newest_seg(&t, newest, sizeof(newest)));
+	size = tenv_file_size(&t, newest);
+	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		tenv_rmtree(t.dir);
+		tenv_copy_dir(tmpl, t.dir);
+		tenv_flip_bit(&t, newest, (uint64_t)size - RECSZ +
+		    (uint64_t)fields[f].off, fields[f].bit);
+		if (tenv_open(&t) != 0)
+			fail_msg("%s flipped: %s", fields[f].name, t.err);
+		assert_true(tenv_log_has(&t, "torn record"));
+		check_all_but(&t, NKEYS - 1);
+		tenv_close(&t);
+	}
+	tenv_rmtree(tmpl);
+	tenv_done(&t);
+}
+
+static int
+noop_cb(void *arg, const struct engine_entry *ent)
+{
+	(void)arg;
+	(void)ent;
+	return (0);
+}
+
+/* Damage under a running engine: the value is refused, never returned. */
+static void
+test_never_served(void **state)
+{
+	struct tenv t;
+	char first[64], k[16], v[32];
+	void *val = (void *)1;
+	size_t vlen;
+	uint64_t seq;
+	int per_seg, more;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build(&t, &per_seg);
+	assert_int_equal(tenv_open(&t), 0);
+	segment_filename(first, 1, SEGMENT_FILE_SEG);
+	tenv_flip_bit(&t, first, SEGMENT_HEADER_BASE + 3 * RECSZ +
+	    RECORD_HEADER_SIZE + KLEN + 1, 0);
+	kv(3, k, v);
+	assert_int_equal(engine_get(t.e, k, KLEN, &val, &vlen, &seq),
+	    ENGINE_ECORRUPT);
+	assert_null(val);
+	engine_service(t.e);
+	assert_true(tenv_log_has(&t, "checksum mismatch"));
+	assert_true(tenv_log_has(&t, first));
+	assert_int_equal(engine_iter(t.e, NULL, 0, 0, NULL, 0, NULL, 0, 0, 0,
+	    noop_cb, NULL, &more, &seq), ENGINE_ECORRUPT);
+	/* Keys only reads no value, and the neighbours are fine. */
+	assert_int_equal(engine_iter(t.e, NULL, 0, 0, NULL, 0, NULL, 0, 0, 1,
+	    noop_cb, NULL, &more, &seq), 0);
+	kv(4, k, v);
+	assert_int_equal(tenv_get_eq(&t, k, v), 0);
+	tenv_done(&t);
+}
+
+static void
+test_check_clean_and_locked(void **state)
+{
+	struct tenv t;
+	struct lines l;
+	int per_seg;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build(&t, &per_seg);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(engine_check(t.dir, collect, &l), 0);
+	assert_int_equal(l.n, 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(engine_repair(t.dir, collect, &l), 0);
+	assert_non_null(strstr(l.text, "nothing to repair"));
+	assert_int_equal(tenv_open(&t), 0);
+	assert_int_equal(engine_check(t.dir, collect, &l), ENGINE_ELOCKED);
+	assert_int_equal(engine_repair(t.dir, collect, &l), ENGINE_ELOCKED);
+	assert_non_null(strstr(l.text, "in use"));
+	tenv_done(&t);
+	memset(&l, 0, sizeof(l));
+	assert_true(engine_check("/nonexistent/kvd-dir", collect, &l) < 0);
+	assert_non_null(strstr(l.text, "/nonexistent/kvd-dir"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flipped_bits),
+		cmocka_unit_test(test_flipped_last_record),
+		cmocka_unit_test(test_never_served),
+		cmocka_unit_test(test_check_clean_and_locked),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
