@@ -110,6 +110,9 @@ log_level_enabled(enum log_level level)
 	return (level <= logger.level);
 }
 
+static void log_write(enum log_level, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_write(enum log_level level, const char *fmt, va_list ap, int with_errno)
 {

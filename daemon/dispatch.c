@@ -1,0 +1,497 @@
+/*
+ * dispatch.c: run a Request against the engine.  See dispatch.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "dispatch.h"
+#include "frame.h"
+#include "log.h"
+#include "proto/kv.pb-c.h"
+#include "stats.h"
+
+struct dispatch {
+	struct dispatch_config cfg;
+	char		msg[256];	/* the current response's message */
+};
+
+/* One iteration page being collected: each entry owns its key and value. */
+struct iter_page {
+	Kv__Entry	**ents;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 bytes;
+	int		 keys_only;
+	int		 cut;		/* stopped on the byte budget */
+	int		 nomem;
+};
+
+/* An entry and its bytes in one allocation. */
+struct iter_entry {
+	Kv__Entry	ent;
+	uint8_t		data[];
+};
+
+struct dispatch *
+dispatch_new(const struct dispatch_config *cfg)
+{
+	struct dispatch *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return (NULL);
+	d->cfg = *cfg;
+	return (d);
+}
+
+void
+dispatch_free(struct dispatch *d)
+{
+	free(d);
+}
+
+static int
+dispatch_send(struct evbuffer *out, Kv__Response *resp)
+{
+	if (frame_encode(out, &resp->base) != 0) {
+		log_warn("encoding a response of %zu bytes",
+		    protobuf_c_message_get_packed_size(&resp->base));
+		return (-1);
+	}
+	return (0);
+}
+
+/* An error response: status, id and the message in d->msg. */
+static int
+dispatch_fail(struct dispatch *d, struct evbuffer *out, uint64_t id,
+    Kv__Status status)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+
+	resp.id = id;
+	resp.status = status;
+	resp.message = d->msg;
+	return (dispatch_send(out, &resp));
+}
+
+int
+dispatch_too_large(struct dispatch *d, struct evbuffer *out,
+    uint64_t announced, uint32_t max_frame)
+{
+	snprintf(d->msg, sizeof(d->msg),
+	    "frame of %llu bytes exceeds max-frame %lu",
+	    (unsigned long long)announced, (unsigned long)max_frame);
+	return (dispatch_fail(d, out, 0, KV__STATUS__TOO_LARGE));
+}
+
+int
+dispatch_unavailable(struct dispatch *d, struct evbuffer *out, uint64_t id,
+    const char *why)
+{
+	snprintf(d->msg, sizeof(d->msg), "%s", why);
+	return (dispatch_fail(d, out, id, KV__STATUS__UNAVAILABLE));
+}
+
+/*
+ * Map an engine error onto a status and message.  Writes that fail for a
+ * storage reason get UNAVAILABLE (the client may try another server or
+ * later); a read that fails is the server's fault, INTERNAL.
+ */
+static Kv__Status
+dispatch_engine_error(struct dispatch *d, int rc, const char *op, int write)
+{
+	const char *why;
+
+	switch (rc) {
+	case ENGINE_ENOTFOUND:
+		snprintf(d->msg, sizeof(d->msg), "no such key");
+		return (KV__STATUS__NOT_FOUND);
+	case ENGINE_EINVAL:
+		snprintf(d->msg, sizeof(d->msg), "%s: invalid argument", op);
+		return (KV__STATUS__INVALID_ARGUMENT);
+	case ENGINE_ETOOLARGE:
+		snprintf(d->msg, sizeof(d->msg), "%s: key or value too large",
+		    op);
+		return (KV__STATUS__TOO_LARGE);
+	case ENGINE_EREADONLY:
+		why = engine_readonly_reason(d->cfg.engine);
+		snprintf(d->msg, sizeof(d->msg), "writes refused: %s",
+		    why != NULL ? why : "storage is read-only");
+		return (KV__STATUS__UNAVAILABLE);
+	case ENGINE_ECORRUPT:
+		snprintf(d->msg, sizeof(d->msg),
+		    "%s: stored data failed its checksum", op);
+		log_error("%s: %s", op, engine_strerror(rc));
+		return (KV__STATUS__INTERNAL);
+	default:
+		snprintf(d->msg, sizeof(d->msg), "%s: %s", op,
+		    engine_strerror(rc));
+		log_error("%s: %s", op, engine_strerror(rc));
+		return (write ? KV__STATUS__UNAVAILABLE : KV__STATUS__INTERNAL);
+	}
+}
+
+/* Check a key against the limits; 0 if fine, else the status to send. */
+static Kv__Status
+dispatch_check_key(struct dispatch *d, const ProtobufCBinaryData *key)
+{
+	if (key->len == 0) {
+		snprintf(d->msg, sizeof(d->msg), "key is empty");
+		return (KV__STATUS__INVALID_ARGUMENT);
+	}
+	if (key->len > d->cfg.max_key) {
+		snprintf(d->msg, sizeof(d->msg),
+		    "key of %zu bytes exceeds max-key %lu", key->len,
+		    (unsigned long)d->cfg.max_key);
+		return (KV__STATUS__TOO_LARGE);
+	}
+	return (KV__STATUS__OK);
+}
+
+static int
+dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
+    struct dispatch_reply *r)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__PutResponse put = KV__PUT_RESPONSE__INIT;
+	const Kv__PutRequest *p = req->put;
+	Kv__Status st;
+	uint64_t seq = 0;
+	int rc;
+
+	if ((st = dispatch_check_key(d, &p->key)) != KV__STATUS__OK)
+		goto fail;
+	if (p->value.len > d->cfg.max_value) {
+		snprintf(d->msg, sizeof(d->msg),
+		    "value of %zu bytes exceeds max-value %lu", p->value.len,
+		    (unsigned long)d->cfg.max_value);
+		st = KV__STATUS__TOO_LARGE;
+		goto fail;
+	}
+	rc = engine_put(d->cfg.engine, p->key.data, p->key.len,
+	    p->value.data, p->value.len, &seq);
+	if (rc != ENGINE_OK) {
+		st = dispatch_engine_error(d, rc, "put", 1);
+		goto fail;
+	}
+	stats_op(d->cfg.stats, STATS_OP_PUT, 0);
+	r->wait_seq = seq;
+	put.seq = seq;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_PUT;
+	resp.put = &put;
+	return (dispatch_send(out, &resp));
+fail:
+	stats_op(d->cfg.stats, STATS_OP_PUT, 1);
+	return (dispatch_fail(d, out, req->id, st));
+}
+
+static int
+dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
+    struct dispatch_reply *r)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__GetResponse get = KV__GET_RESPONSE__INIT;
+	const Kv__GetRequest *g = req->get;
+	Kv__Status st;
+	void *value = NULL;
+	size_t vlen = 0;
+	uint64_t seq = 0;
+	int rc, ret;
+
+	if ((st = dispatch_check_key(d, &g->key)) != KV__STATUS__OK) {
+		stats_op(d->cfg.stats, STATS_OP_GET, 1);
+		return (dispatch_fail(d, out, req->id, st));
+	}
+	rc = engine_get(d->cfg.engine, g->key.data, g->key.len, &value, &vlen,
+	    &seq);
+	if (rc == ENGINE_ENOTFOUND) {
+		/* Absence can be as fresh as a tombstone not yet synced. */
+		r->wait_seq = seq;
+		stats_op(d->cfg.stats, STATS_OP_GET, 0);
+		snprintf(d->msg, sizeof(d->msg), "no such key");
+		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
+	}
+	if (rc != ENGINE_OK) {
+		stats_op(d->cfg.stats, STATS_OP_GET, 1);
+		st = dispatch_engine_error(d, rc, "get", 0);
+		return (dispatch_fail(d, out, req->id, st));
+	}
+	stats_op(d->cfg.stats, STATS_OP_GET, 0);
+	r->wait_seq = seq;
+	get.value.data = value;
+	get.value.len = vlen;
+	get.seq = seq;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_GET;
+	resp.get = &get;
+	ret = dispatch_send(out, &resp);
+	free(value);
+	return (ret);
+}
+
+static int
+dispatch_delete(struct dispatch *d, const Kv__Request *req,
+    struct evbuffer *out, struct dispatch_reply *r)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__DeleteResponse del = KV__DELETE_RESPONSE__INIT;
+	const Kv__DeleteRequest *dr = req->delete_;
+	Kv__Status st;
+	uint64_t seq = 0;
+	int rc;
+
+	if ((st = dispatch_check_key(d, &dr->key)) != KV__STATUS__OK) {
+		stats_op(d->cfg.stats, STATS_OP_DELETE, 1);
+		return (dispatch_fail(d, out, req->id, st));
+	}
+	rc = engine_delete(d->cfg.engine, dr->key.data, dr->key.len, &seq);
+	if (rc == ENGINE_ENOTFOUND) {
+		/* "Not found" may rest on another client's delete not yet durable. */
+		r->wait_seq = seq;
+		stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
+		snprintf(d->msg, sizeof(d->msg), "no such key");
+		return (dispatch_fail(d, out, req->id, KV__STATUS__NOT_FOUND));
+	}
+	if (rc != ENGINE_OK) {
+		stats_op(d->cfg.stats, STATS_OP_DELETE, 1);
+		st = dispatch_engine_error(d, rc, "delete", 1);
+		return (dispatch_fail(d, out, req->id, st));
+	}
+	stats_op(d->cfg.stats, STATS_OP_DELETE, 0);
+	r->wait_seq = seq;
+	del.seq = seq;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_DELETE;
+	resp.delete_ = &del;
+	return (dispatch_send(out, &resp));
+}
+
+static int
+iter_collect(void *arg, const struct engine_entry *ent)
+{
+	struct iter_page *pg = arg;
+	struct iter_entry *ie;
+	Kv__Entry **grown;
+	size_t vlen = pg->keys_only ? 0 : ent->vlen;
+	size_t cap;
+
+	if (pg->n == pg->cap) {
+		cap = pg->cap == 0 ? 64 : pg->cap * 2;
+		if ((grown = realloc(pg->ents, cap * sizeof(*grown))) == NULL) {
+			pg->nomem = 1;
+			return (1);
+		}
+		pg->ents = grown;
+		pg->cap = cap;
+	}
+	if ((ie = malloc(sizeof(*ie) + ent->klen + vlen)) == NULL) {
+		pg->nomem = 1;
+		return (1);
+	}
+	kv__entry__init(&ie->ent);
+	memcpy(ie->data, ent->key, ent->klen);
+	if (vlen > 0)
+		memcpy(ie->data + ent->klen, ent->value, vlen);
+	ie->ent.key.data = ie->data;
+	ie->ent.key.len = ent->klen;
+	ie->ent.value.data = vlen > 0 ? ie->data + ent->klen : NULL;
+	ie->ent.value.len = vlen;
+	pg->ents[pg->n++] = &ie->ent;
+	pg->bytes += ent->klen + vlen;
+	/* The page always holds at least this entry; stop past the budget. */
+	if (pg->bytes > DISPATCH_ITER_BYTES) {
+		pg->cut = 1;
+		return (1);
+	}
+	return (0);
+}
+
+static int
+dispatch_iter(struct dispatch *d, const Kv__Request *req,
+    struct evbuffer *out, struct dispatch_reply *r)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__IterResponse it = KV__ITER_RESPONSE__INIT;
+	const Kv__IterRequest *ir = req->iter;
+	struct iter_page pg;
+	Kv__Status st;
+	size_t limit, i;
+	uint64_t seq = 0;
+	int rc, more = 0, ret;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.keys_only = ir->keys_only;
+	limit = ir->limit == 0 ? DISPATCH_ITER_DEFAULT : ir->limit;
+	if (limit > DISPATCH_ITER_MAX)
+		limit = DISPATCH_ITER_MAX;
+	rc = engine_iter(d->cfg.engine, ir->start.data, ir->start.len,
+	    ir->start_exclusive, ir->end.data, ir->end.len, ir->prefix.data,
+	    ir->prefix.len, limit, ir->keys_only, iter_collect, &pg, &more,
+	    &seq);
+	if (pg.nomem) {
+		snprintf(d->msg, sizeof(d->msg), "iter: out of memory");
+		st = KV__STATUS__INTERNAL;
+		goto fail;
+	}
+	if (rc != ENGINE_OK) {
+		st = dispatch_engine_error(d, rc, "iter", 0);
+		goto fail;
+	}
+	stats_op(d->cfg.stats, STATS_OP_ITER, 0);
+	r->wait_seq = seq;
+	it.n_entries = pg.n;
+	it.entries = pg.ents;
+	it.more = more || pg.cut;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_ITER;
+	resp.iter = &it;
+	ret = dispatch_send(out, &resp);
+	goto out;
+fail:
+	stats_op(d->cfg.stats, STATS_OP_ITER, 1);
+	ret = dispatch_fail(d, out, req->id, st);
+out:
+	for (i = 0; i < pg.n; i++)
+		free(pg.ents[i]);	/* the entry heads its iter_entry */
+	free(pg.ents);
+	return (ret);
+}
+
+static int
+dispatch_ping(struct dispatch *d, const Kv__Request *req,
+    struct evbuffer *out)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__PingResponse ping = KV__PING_RESPONSE__INIT;
+
+	stats_op(d->cfg.stats, STATS_OP_PING, 0);
+	ping.payload = req->ping->payload;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_PING;
+	resp.ping = &ping;
+	return (dispatch_send(out, &resp));
+}
+
+/* Stats collected into a growing array of Kv__Stat. */
+struct stats_list {
+	Kv__Stat	*items;
+	Kv__Stat	**ptrs;
+	size_t		 n;
+	size_t		 cap;
+	int		 nomem;
+};
+
+static void
+stats_collect(void *arg, const struct stats_item *item)
+{
+	struct stats_list *l = arg;
+	Kv__Stat *items;
+	size_t cap;
+
+	if (l->nomem)
+		return;
+	if (l->n == l->cap) {
+		cap = l->cap == 0 ? 64 : l->cap * 2;
+		if ((items = realloc(l->items, cap * sizeof(*items))) == NULL) {
+			l->nomem = 1;
+			return;
+		}
+		l->items = items;
+		l->cap = cap;
+	}
+	kv__stat__init(&l->items[l->n]);
+	/* protobuf-c only reads the string while packing. */
+	l->items[l->n].name = (char *)(uintptr_t)item->name;
+	l->items[l->n].value = item->value;
+	l->n++;
+}
+
+static int
+dispatch_stats(struct dispatch *d, const Kv__Request *req,
+    struct evbuffer *out)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__StatsResponse sr = KV__STATS_RESPONSE__INIT;
+	struct stats_list l;
+	size_t i;
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	/* Count this request first, so that it sees itself. */
+	stats_op(d->cfg.stats, STATS_OP_STATS, 0);
+	stats_foreach(d->cfg.stats, d->cfg.engine, stats_collect, &l);
+	if (!l.nomem && (l.ptrs = calloc(l.n + 1, sizeof(*l.ptrs))) == NULL)
+		l.nomem = 1;
+	if (l.nomem) {
+		free(l.items);
+		snprintf(d->msg, sizeof(d->msg), "stats: out of memory");
+		return (dispatch_fail(d, out, req->id, KV__STATUS__INTERNAL));
+	}
+	for (i = 0; i < l.n; i++)
+		l.ptrs[i] = &l.items[i];
+	sr.n_stats = l.n;
+	sr.stats = l.ptrs;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_STATS;
+	resp.stats = &sr;
+	ret = dispatch_send(out, &resp);
+	free(l.ptrs);
+	free(l.items);
+	return (ret);
+}
+
+int
+dispatch_request(struct dispatch *d, const uint8_t *payload, size_t len,
+    struct evbuffer *out, struct dispatch_reply *r)
+{
+	Kv__Request *req;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	req = kv__request__unpack(NULL, len, payload);
+	if (req == NULL) {
+		stats_add(d->cfg.stats, STATS_FRAMES_MALFORMED, 1);
+		r->close = 1;
+		snprintf(d->msg, sizeof(d->msg),
+		    "frame of %zu bytes does not parse as a Request", len);
+		return (dispatch_fail(d, out, 0, KV__STATUS__INVALID_ARGUMENT));
+	}
+	r->id = req->id;
+	switch (req->op_case) {
+	case KV__REQUEST__OP_PUT:
+		ret = dispatch_put(d, req, out, r);
+		break;
+	case KV__REQUEST__OP_GET:
+		ret = dispatch_get(d, req, out, r);
+		break;
+	case KV__REQUEST__OP_DELETE:
+		ret = dispatch_delete(d, req, out, r);
+		break;
+	case KV__REQUEST__OP_ITER:
+		ret = dispatch_iter(d, req, out, r);
+		break;
+	case KV__REQUEST__OP_PING:
+		ret = dispatch_ping(d, req, out);
+		break;
+	case KV__REQUEST__OP_STATS:
+		ret = dispatch_stats(d, req, out);
+		break;
+	default:
+		/* Also what a newer client's unknown operation looks like. */
+		stats_op(d->cfg.stats, STATS_OP_NONE, 1);
+		snprintf(d->msg, sizeof(d->msg),
+		    "request has no operation this server knows");
+		ret = dispatch_fail(d, out, req->id,
+		    KV__STATUS__INVALID_ARGUMENT);
+		break;
+	}
+	kv__request__free_unpacked(req, NULL);
+	return (ret);
+}

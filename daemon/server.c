@@ -1,0 +1,773 @@
+/*
+ * server.c: listeners, connections, ordering, limits.  See server.h.
+ *
+ * Every connection keeps the replies it may not send yet in a FIFO of
+ * held replies.  A reply goes straight to the bufferevent's output only
+ * when nothing is held before it and it needs no wait; otherwise it joins
+ * the FIFO, so replies leave in request order.  Connections with held
+ * replies sit on a server-wide list that server_durable() walks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "dispatch.h"
+#include "engine.h"
+#include "frame.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+
+/*
+ * What a held reply costs beyond its bytes (the reply, its evbuffer and a
+ * chain), so that a flood of tiny held replies is bounded too.
+ */
+#define REPLY_OVERHEAD	256
+
+/* A frame announcing more than this many times max-frame is not our protocol. */
+#define FRAME_ABSURD_FACTOR	4
+
+struct reply {
+	STAILQ_ENTRY(reply) link;
+	struct evbuffer	*buf;
+	uint64_t	 id;
+	uint64_t	 wait_seq;
+	size_t		 cost;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) link;		/* all connections */
+	TAILQ_ENTRY(conn) held_link;	/* connections with held replies */
+	struct server	*srv;
+	struct bufferevent *bev;
+	struct frame_decoder *dec;
+	struct evbuffer_cb_entry *in_cb;
+	struct evbuffer_cb_entry *out_cb;
+	STAILQ_HEAD(, reply) held;
+	size_t		 held_bytes;
+	int		 on_held;
+	int		 paused;	/* not read: too much output pending */
+	int		 closing;	/* read no more; close once replies are out */
+	char		 peer[64];
+};
+
+struct listener {
+	struct evconnlistener *lev;
+	char		 name[300];
+};
+
+struct server {
+	struct server_config cfg;
+	struct listener	*listeners;
+	size_t		 nlisteners;
+	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, conn) held;
+	size_t		 nconns;
+	struct evbuffer	*scratch;	/* one reply being built */
+	struct event	*accept_retry;	/* re-enable listeners after accept errors */
+	struct event	*drain_timer;
+	time_t		 last_reject_log;
+	int		 stopping;
+	void		(*done)(void *);
+	void		*done_arg;
+};
+
+static void conn_read_cb(struct bufferevent *, void *);
+static int conn_release(struct conn *, uint64_t, const char *);
+static void conn_write_cb(struct bufferevent *, void *);
+static void conn_event_cb(struct bufferevent *, short, void *);
+
+static size_t
+conn_pending(const struct conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    c->held_bytes);
+}
+
+static void
+server_check_done(struct server *s)
+{
+	void (*done)(void *);
+
+	if (s->stopping && s->nconns == 0 && s->done != NULL) {
+		done = s->done;
+		s->done = NULL;
+		if (s->drain_timer != NULL)
+			event_del(s->drain_timer);
+		done(s->done_arg);
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct reply *r;
+
+	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->held, link);
+		evbuffer_free(r->buf);
+		free(r);
+	}
+	if (c->on_held)
+		TAILQ_REMOVE(&s->held, c, held_link);
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nconns--;
+	stats_add(s->cfg.stats, STATS_CONNECTIONS_CURRENT, -1);
+	/* Bytes freed with the buffers were never sent: do not count them. */
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+	bufferevent_free(c->bev);
+	frame_decoder_free(c->dec);
+	log_debug("client %s: closed", c->peer);
+	free(c);
+	server_check_done(s);
+}
+
+/* Close c if it is done: no more reading, nothing held, nothing unsent. */
+static int
+conn_maybe_finish(struct conn *c)
+{
+	if (c->closing && STAILQ_EMPTY(&c->held) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return (1);
+	}
+	return (0);
+}
+
+/* Start reading c again once its pending output has drained below the limit. */
+static void
+conn_maybe_resume(struct conn *c)
+{
+	if (!c->paused || c->closing ||
+	    conn_pending(c) >= c->srv->cfg.output_limit)
+		return;
+	c->paused = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	/*
+	 * Frames may already sit in the input buffer, and no new bytes may
+	 * ever come to announce them: run the read callback, deferred, so
+	 * that it never runs inside the caller's own callback.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/*
+ * Queue the reply in s->scratch behind c's earlier ones.  Returns 0, or -1
+ * when out of memory.
+ */
+static int
+conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
+{
+	struct server *s = c->srv;
+	struct reply *r;
+	const char *why;
+	size_t len = evbuffer_get_length(s->scratch);
+
+	if (STAILQ_EMPTY(&c->held) &&
+	    (wait_seq == 0 || wait_seq <= engine_durable_seq(s->cfg.engine)))
+		return (evbuffer_add_buffer(bufferevent_get_output(c->bev),
+		    s->scratch));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return (-1);
+	if ((r->buf = evbuffer_new()) == NULL ||
+	    evbuffer_add_buffer(r->buf, s->scratch) != 0) {
+		evbuffer_free(r->buf);
+		free(r);
+		return (-1);
+	}
+	r->id = id;
+	r->wait_seq = wait_seq;
+	r->cost = len + REPLY_OVERHEAD;
+	STAILQ_INSERT_TAIL(&c->held, r, link);
+	c->held_bytes += r->cost;
+	if (!c->on_held) {
+		TAILQ_INSERT_TAIL(&s->held, c, held_link);
+		c->on_held = 1;
+	}
+	/*
+	 * A read-only engine's durable sequence never advances again and no
+	 * notify will come: settle the reply now rather than hold it forever.
+	 */
+	if ((why = engine_readonly_reason(s->cfg.engine)) != NULL)
+		return (conn_release(c, engine_durable_seq(s->cfg.engine), why));
+	return (0);
+}
+
+/*
+ * Send c's held replies that durable covers.  When the engine has turned
+ * read-only (why != NULL), a write past durable will never be durable:
+ * its reply (and that of a read that saw it) becomes UNAVAILABLE.
+ * Returns 0, or -1 when out of memory.
+ */
+static int
+conn_release(struct conn *c, uint64_t durable, const char *why)
+{
+	struct server *s = c->srv;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct reply *r;
+	char msg[300];
+	int rc = 0;
+
+	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
+		if (r->wait_seq <= durable)
+			rc = evbuffer_add_buffer(out, r->buf);
+		else if (why != NULL) {
+			snprintf(msg, sizeof(msg),
+			    "write not made durable: %s", why);
+			rc = dispatch_unavailable(s->cfg.dispatch, out, r->id,
+			    msg);
+		} else
+			break;
+		STAILQ_REMOVE_HEAD(&c->held, link);
+		c->held_bytes -= r->cost;
+		evbuffer_free(r->buf);
+		free(r);
+		if (rc != 0)
+			return (-1);
+	}
+	if (STAILQ_EMPTY(&c->held) && c->on_held) {
+		TAILQ_REMOVE(&s->held, c, held_link);
+		c->on_held = 0;
+	}
+	return (0);
+}
+
+/* Stop reading c for good; it closes once its replies are out. */
+static void
+conn_stop_reading(struct conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/*
+ * Handle every whole frame in c's input.  Returns 0, or -1 when c must be
+ * dropped at once (out of memory, or past the output hard limit).
+ */
+static int
+conn_process(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct dispatch_reply r;
+	const uint8_t *data;
+	enum frame_status fs;
+	uint64_t announced;
+	size_t len, pending;
+
+	while (!c->closing && !c->paused) {
+		fs = frame_decode(c->dec, in, &data, &len);
+		if (fs == FRAME_AGAIN)
+			break;
+		if (fs == FRAME_TOO_LARGE) {
+			announced = frame_rejected_len(c->dec);
+			stats_add(s->cfg.stats, STATS_FRAMES_TOO_LARGE, 1);
+			memset(&r, 0, sizeof(r));
+			if (dispatch_too_large(s->cfg.dispatch, s->scratch,
+			    announced, s->cfg.max_frame) != 0)
+				return (-1);
+			if (announced > (uint64_t)FRAME_ABSURD_FACTOR *
+			    s->cfg.max_frame) {
+				log_info("client %s: frame announces %llu bytes, "
+				    "more than %d x max-frame; closing",
+				    c->peer, (unsigned long long)announced,
+				    FRAME_ABSURD_FACTOR);
+				conn_stop_reading(c);
+			} else {
+				log_debug("client %s: skipping a frame of "
+				    "%llu bytes", c->peer,
+				    (unsigned long long)announced);
+				frame_skip(c->dec, in);
+			}
+		} else {
+			if (dispatch_request(s->cfg.dispatch, data, len,
+			    s->scratch, &r) != 0)
+				return (-1);
+			frame_consume(c->dec, in);
+			if (r.close) {
+				log_info("client %s: a frame of %zu bytes does "
+				    "not parse as a request; closing", c->peer,
+				    len);
+				conn_stop_reading(c);
+			}
+		}
+		if (conn_reply(c, r.id, r.wait_seq) != 0)
+			return (-1);
+		pending = conn_pending(c);
+		if (pending > s->cfg.output_hard_limit) {
+			log_warnx("client %s: %zu bytes of replies pending, over "
+			    "client-output-hard-limit %llu; disconnecting",
+			    c->peer, pending,
+			    (unsigned long long)s->cfg.output_hard_limit);
+			stats_add(s->cfg.stats, STATS_CONNECTIONS_DROPPED, 1);
+			return (-1);
+		}
+		if (pending >= s->cfg.output_limit) {
+			/* Backpressure: the write callback resumes reading. */
+			c->paused = 1;
+			bufferevent_disable(c->bev, EV_READ);
+		}
+	}
+	return (0);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (conn_process(c) != 0) {
+		conn_free(c);
+		return;
+	}
+	conn_maybe_finish(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (conn_maybe_finish(c))
+		return;
+	conn_maybe_resume(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t left;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		/* The client may have only shut down its side: answer what it sent. */
+		left = evbuffer_get_length(bufferevent_get_input(c->bev)) +
+		    frame_skipping(c->dec);
+		if (left > 0)
+			log_debug("client %s: closed with %llu bytes of an "
+			    "unfinished frame", c->peer,
+			    (unsigned long long)left);
+		conn_stop_reading(c);
+		conn_maybe_finish(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("client %s: idle for %u seconds; closing", c->peer,
+		    c->srv->cfg.idle_timeout);
+		stats_add(c->srv->cfg.stats, STATS_CONNECTIONS_TIMED_OUT, 1);
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_debug("client %s: %s", c->peer,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	conn_free(c);
+}
+
+static void
+count_in(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		stats_add(c->srv->cfg.stats, STATS_BYTES_IN,
+		    (int64_t)info->n_added);
+}
+
+static void
+count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)b;
+	if (info->n_deleted > 0)
+		stats_add(c->srv->cfg.stats, STATS_BYTES_OUT,
+		    (int64_t)info->n_deleted);
+}
+
+static void
+sockaddr_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+}
+
+/* Over max-clients: say why in one frame, then close. */
+static void
+server_reject(struct server *s, evutil_socket_t fd, const char *peer)
+{
+	struct evbuffer *b;
+	char msg[128];
+	time_t now = time(NULL);
+
+	stats_add(s->cfg.stats, STATS_CONNECTIONS_REJECTED, 1);
+	if (now != s->last_reject_log) {
+		/* Once a second at most: a flood must not flood the log. */
+		log_warnx("client %s: refused, %zu connections is max-clients",
+		    peer, s->nconns);
+		s->last_reject_log = now;
+	}
+	snprintf(msg, sizeof(msg), "too many clients (max-clients %lu)",
+	    (unsigned long)s->cfg.max_clients);
+	if ((b = evbuffer_new()) != NULL) {
+		if (dispatch_unavailable(s->cfg.dispatch, b, 0, msg) == 0)
+			(void)evbuffer_write(b, fd);	/* best effort: the socket is fresh */
+		evbuffer_free(b);
+	}
+	evutil_closesocket(fd);
+}
+
+static void
+server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *s = arg;
+	struct conn *c;
+	struct timeval tv;
+	char peer[64];
+	int one = 1;
+
+	(void)lev;
+	(void)salen;
+	sockaddr_name(sa, peer, sizeof(peer));
+	if (s->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (s->nconns >= s->cfg.max_clients) {
+		server_reject(s, fd, peer);
+		return;
+	}
+	/* Replies are small and pipelined: do not let Nagle hold them. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->srv = s;
+	STAILQ_INIT(&c->held);
+	memcpy(c->peer, peer, sizeof(c->peer));
+	if ((c->dec = frame_decoder_new(s->cfg.max_frame)) == NULL)
+		goto fail;
+	c->bev = bufferevent_socket_new(s->cfg.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		goto fail;
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), count_in, c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), count_out,
+	    c);
+	if (c->in_cb == NULL || c->out_cb == NULL) {
+		bufferevent_free(c->bev);
+		fd = -1;	/* closed with the bufferevent */
+		goto fail;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	if (s->cfg.idle_timeout > 0) {
+		tv.tv_sec = s->cfg.idle_timeout;
+		tv.tv_usec = 0;
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nconns++;
+	stats_add(s->cfg.stats, STATS_CONNECTIONS_CURRENT, 1);
+	stats_add(s->cfg.stats, STATS_CONNECTIONS_TOTAL, 1);
+	log_debug("client %s: connected", peer);
+	return;
+fail:
+	log_warnx("client %s: out of memory; closing", peer);
+	if (c != NULL) {
+		frame_decoder_free(c->dec);
+		free(c);
+	}
+	if (fd >= 0)
+		evutil_closesocket(fd);
+}
+
+static void
+server_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (s->stopping)
+		return;
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_enable(s->listeners[i].lev);
+}
+
+/*
+ * accept() failed (most often EMFILE).  The listening socket stays
+ * readable, so pause accepting for a moment rather than spin.
+ */
+static void
+server_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct server *s = arg;
+	struct timeval tv = { 0, 100000 };
+	size_t i;
+
+	(void)lev;
+	log_warnx("accept: %s; pausing new connections for 100 ms",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_disable(s->listeners[i].lev);
+	event_add(s->accept_retry, &tv);
+}
+
+static int
+server_getaddrinfo(const struct endpoint *ep, struct evutil_addrinfo **res,
+    char *err, size_t errlen)
+{
+	struct evutil_addrinfo hints;
+	char port[8], name[300];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = EVUTIL_AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
+	rc = evutil_getaddrinfo(ep->host, port, &hints, res);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s: %s",
+		    endpoint_format(ep, name, sizeof(name)),
+		    evutil_gai_strerror(rc));
+		return (-1);
+	}
+	return (0);
+}
+
+int
+server_resolve(const struct endpoint *ep, char *err, size_t errlen)
+{
+	struct evutil_addrinfo *res;
+
+	if (server_getaddrinfo(ep, &res, err, errlen) != 0)
+		return (-1);
+	evutil_freeaddrinfo(res);
+	return (0);
+}
+
+static int
+server_bind(struct server *s, const struct endpoint *ep, char *err,
+    size_t errlen)
+{
+	struct evutil_addrinfo *res, *ai;
+	struct listener *grown, *l;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned flags;
+	char name[300], actual[64];
+	int rc = -1;
+
+	if (server_getaddrinfo(ep, &res, err, errlen) != 0)
+		return (-1);
+	endpoint_format(ep, name, sizeof(name));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		grown = realloc(s->listeners,
+		    (s->nlisteners + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			snprintf(err, errlen, "listen %s: out of memory", name);
+			goto out;
+		}
+		s->listeners = grown;
+		l = &s->listeners[s->nlisteners];
+		flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+		    LEV_OPT_CLOSE_ON_EXEC;
+		/* [::] and 0.0.0.0 on the same port must be able to coexist. */
+		if (ai->ai_family == AF_INET6)
+			flags |= LEV_OPT_BIND_IPV6ONLY;
+		l->lev = evconnlistener_new_bind(s->cfg.base, server_accept_cb,
+		    s, flags, 511, ai->ai_addr, (int)ai->ai_addrlen);
+		if (l->lev == NULL) {
+			sockaddr_name(ai->ai_addr, actual, sizeof(actual));
+			snprintf(err, errlen, "listen %s (%s): %s", name, actual,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+			goto out;
+		}
+		evconnlistener_set_error_cb(l->lev, server_accept_error_cb);
+		s->nlisteners++;
+		sslen = sizeof(ss);
+		if (getsockname(evconnlistener_get_fd(l->lev),
+		    (struct sockaddr *)&ss, &sslen) == 0)
+			sockaddr_name((struct sockaddr *)&ss, actual,
+			    sizeof(actual));
+		else
+			snprintf(actual, sizeof(actual), "?");
+		snprintf(l->name, sizeof(l->name), "%s", actual);
+		log_info("listening on %s", actual);
+	}
+	rc = 0;
+out:
+	evutil_freeaddrinfo(res);
+	return (rc);
+}
+
+int
+server_new(const struct server_config *cfg, struct server **out, char *err,
+    size_t errlen)
+{
+	struct server *s;
+	size_t i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "server: out of memory");
+		return (-1);
+	}
+	s->cfg = *cfg;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->held);
+	if ((s->scratch = evbuffer_new()) == NULL ||
+	    (s->accept_retry = evtimer_new(cfg->base, server_accept_retry_cb,
+	    s)) == NULL) {
+		snprintf(err, errlen, "server: out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->nlisten; i++)
+		if (server_bind(s, &cfg->listen[i], err, errlen) != 0)
+			goto fail;
+	*out = s;
+	return (0);
+fail:
+	server_free(s);
+	return (-1);
+}
+
+void
+server_durable(struct server *s)
+{
+	struct conn *c, *next;
+	uint64_t durable = engine_durable_seq(s->cfg.engine);
+	const char *why = engine_readonly_reason(s->cfg.engine);
+
+	for (c = TAILQ_FIRST(&s->held); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, held_link);
+		if (conn_release(c, durable, why) != 0) {
+			log_warnx("client %s: out of memory; closing", c->peer);
+			conn_free(c);
+			continue;
+		}
+		if (conn_maybe_finish(c))
+			continue;
+		conn_maybe_resume(c);
+	}
+}
+
+static void
+server_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct conn *c;
+
+	(void)fd;
+	(void)what;
+	if (s->nconns > 0)
+		log_warnx("shutdown: closing %zu clients that did not take "
+		    "their replies within %u seconds", s->nconns,
+		    s->cfg.drain_seconds);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_free(c);
+	server_check_done(s);
+}
+
+static void
+server_close_listeners(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_free(s->listeners[i].lev);
+	free(s->listeners);
+	s->listeners = NULL;
+	s->nlisteners = 0;
+}
+
+void
+server_shutdown(struct server *s, void (*done)(void *), void *arg)
+{
+	struct conn *c, *next;
+	struct timeval tv;
+
+	s->stopping = 1;
+	s->done = done;
+	s->done_arg = arg;
+	server_close_listeners(s);
+	if (s->accept_retry != NULL)
+		event_del(s->accept_retry);
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		conn_stop_reading(c);
+		conn_maybe_finish(c);
+	}
+	/* What is durable already (or never will be, read-only) goes out now. */
+	server_durable(s);
+	if (s->nconns > 0) {
+		if ((s->drain_timer = evtimer_new(s->cfg.base,
+		    server_drain_timeout_cb, s)) == NULL) {
+			server_drain_timeout_cb(-1, 0, s);
+			return;
+		}
+		tv.tv_sec = s->cfg.drain_seconds;
+		tv.tv_usec = 0;
+		evtimer_add(s->drain_timer, &tv);
+	}
+	server_check_done(s);
+}
+
+void
+server_free(struct server *s)
+{
+	struct conn *c;
+
+	if (s == NULL)
+		return;
+	s->done = NULL;
+	server_close_listeners(s);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_free(c);
+	if (s->accept_retry != NULL)
+		event_free(s->accept_retry);
+	if (s->drain_timer != NULL)
+		event_free(s->drain_timer);
+	if (s->scratch != NULL)
+		evbuffer_free(s->scratch);
+	free(s);
+}
