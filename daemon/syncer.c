@@ -29,6 +29,13 @@
 #define EVERYSEC_NS	1000000000LL
 
 /*
+ * After a batch the thread watches for more for SPIN_NS before it sleeps:
+ * under a steady stream of writes it then never sleeps, and the owner never
+ * pays for a wakeup (futex calls and lock handoffs were 14% of a put).
+ */
+#define SPIN_NS		20000LL
+
+/*
  * Only the owner appends, and only to the tail chunk: it publishes each
  * record by storing len (then last_seq) atomically, so an append takes no
  * lock.  The sync thread reads last_seq before len, so the bytes it writes
@@ -194,6 +201,36 @@ syncer_failed(const struct syncer *s)
 	return (s->reason);
 }
 
+static void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Spin (lock not held) until something new is appended or SPIN_NS pass. */
+static void
+spin_for_work(struct syncer *s)
+{
+	struct timespec t0;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		for (i = 0; i < 64; i++) {
+			if (atomic_load_explicit(&s->appended,
+			    memory_order_relaxed) >
+			    atomic_load_explicit(&s->written_seq,
+			    memory_order_relaxed))
+				return;
+			cpu_relax();
+		}
+		if (ns_since(&t0) > SPIN_NS)
+			return;
+	}
+}
+
 static int
 has_work(const struct syncer *s)
 {
@@ -317,8 +354,14 @@ syncer_main(void *arg)
 	uint64_t target, before;
 	int advanced, sealed;
 
+	advanced = 0;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
+		if (advanced && !s->stop) {
+			pthread_mutex_unlock(&s->mu);
+			spin_for_work(s);
+			pthread_mutex_lock(&s->mu);
+		}
 		/*
 		 * idle is set before looking for work and the owner stores a
 		 * chunk's len before reading idle (both sequentially
