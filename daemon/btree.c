@@ -43,6 +43,8 @@ struct slot {
 	uint16_t	off;
 };
 
+#define PFX_INLINE	16
+
 struct node {
 	uint16_t	n;
 	uint16_t	level;		/* 0: leaf */
@@ -50,6 +52,12 @@ struct node {
 	uint16_t	cap;
 	uint16_t	heap;		/* first entry byte */
 	uint16_t	garbage;	/* bytes of removed entries inside the heap */
+	/*
+	 * The first bytes of the shared prefix, next to the slots: checking a
+	 * probe against the prefix then costs no cache miss on a key, which
+	 * lives at the far end of the node.
+	 */
+	uint8_t		pfx[PFX_INLINE];
 	struct slot	slot[];
 };
 
@@ -348,6 +356,7 @@ node_rehint(struct node *nd)
 	b = entry_key(nd, nd->n - 1u, &blen);
 	lcp = common_prefix(a, alen, b, blen);
 	nd->lcp = (uint16_t)lcp;
+	memcpy(nd->pfx, a, lcp < PFX_INLINE ? lcp : PFX_INLINE);
 	for (i = first; i < nd->n; i++) {
 		a = entry_key(nd, i, &alen);
 		nd->slot[i].hint = hint_of(a, alen, lcp);
@@ -374,9 +383,13 @@ node_search(const struct node *nd, const uint8_t *k, size_t klen, int upper,
 	if (lo >= hi)
 		return (lo);
 	if (lcp > 0) {
-		mk = entry_key(nd, lo, &mlen);
 		m = klen < lcp ? klen : lcp;
-		c = memcmp(k, mk, m);
+		if (lcp <= PFX_INLINE)
+			c = memcmp(k, nd->pfx, m);
+		else {
+			mk = entry_key(nd, lo, &mlen);
+			c = memcmp(k, mk, m);
+		}
 		if (c < 0 || (c == 0 && klen < lcp))
 			return (lo);
 		if (c > 0)
@@ -430,6 +443,7 @@ node_place(struct node *nd, unsigned pos, const uint8_t *k, size_t klen,
 	if (keyed) {
 		if (nd->n <= first) {
 			nd->lcp = (uint16_t)klen;
+			memcpy(nd->pfx, k, klen < PFX_INLINE ? klen : PFX_INLINE);
 		} else {
 			/* Any keyed entry carries the node's prefix. */
 			ok = entry_key(nd, first, &olen);
@@ -1240,7 +1254,8 @@ check_node(const struct node *nd, const uint8_t *lo, size_t lolen,
 			fklen = klen;
 		}
 		if (common_prefix(k, klen, fk, fklen) < nd->lcp ||
-		    klen < nd->lcp) {
+		    klen < nd->lcp || memcmp(k, nd->pfx, nd->lcp < PFX_INLINE ?
+		    nd->lcp : PFX_INLINE) != 0) {
 			*why = "key does not share the node prefix";
 			return (-1);
 		}

@@ -7,12 +7,15 @@
  * Loads KEYS keys of 16 bytes with 100-byte values in random order, then
  * prints puts/s under each sync policy, random gets/s, scan keys/s, index
  * memory per key, startup time with and without hint files, and compaction
- * MB/s.  One thread drives the engine, as kvd's loop does.  The data
+ * MB/s.  One thread drives the engine, as kvd's loop does; for puts and
+ * gets the CPU time of that thread is printed too, which other load on the
+ * machine does not inflate.  The data
  * directory is a fresh temporary one under $TMPDIR (or /tmp), removed at
  * the end.
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -49,6 +52,17 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return ((double)t.tv_sec + (double)t.tv_nsec / 1e9);
+}
+
+/* CPU seconds of the calling thread: other processes on the machine do not count. */
+static double
+cpu(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_THREAD, &r);
+	return ((double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec / 1e6 +
+	    (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec / 1e6);
 }
 
 static uint64_t
@@ -286,7 +300,7 @@ main(int argc, char **argv)
 	void *val;
 	size_t vlen;
 	long rss0, rss1;
-	double t0, t1;
+	double t0, t1, c0, c1;
 	int more, hit;
 
 	if ((s = getenv("KVD_BENCH_KEYS")) != NULL)
@@ -323,11 +337,15 @@ main(int argc, char **argv)
 	rss0 = rss_anon_kb();
 	bench_open(&b, ENGINE_SYNC_NEVER);
 	t0 = now();
+	c0 = cpu();
 	seq = load(&b, 0, n, 'v');
 	t1 = now();
+	c1 = cpu();
 	wait_durable(&b, seq);
 	printf("puts/s, never    pipelined: %10.0f  (%" PRIu64 " puts in "
-	    "%.2f s)\n", (double)n / (t1 - t0), n, t1 - t0);
+	    "%.2f s; %.0f ns of CPU each on the calling thread: %.0f/s per "
+	    "core)\n", (double)n / (t1 - t0), n, t1 - t0, (c1 - c0) / n * 1e9,
+	    n / (c1 - c0));
 	/* Once the hint files are written, what remains is the index. */
 	t0 = now();
 	wait_idle(&b);
@@ -344,6 +362,7 @@ main(int argc, char **argv)
 
 	/* Random gets; the segments are in the page cache after the load. */
 	t0 = now();
+	c0 = cpu();
 	for (i = 0, hit = 0; i < n; i++) {
 		key_of(mix(i) % n, k);
 		if (engine_get(b.e, k, KLEN, &val, &vlen, &seq) == 0) {
@@ -352,8 +371,10 @@ main(int argc, char **argv)
 		}
 	}
 	t1 = now();
-	printf("random gets/s:              %10.0f  (%d of %" PRIu64 " found)\n",
-	    (double)n / (t1 - t0), hit, n);
+	c1 = cpu();
+	printf("random gets/s:              %10.0f  (%d of %" PRIu64 " found; "
+	    "%.0f ns of CPU each: %.0f/s per core)\n", (double)n / (t1 - t0),
+	    hit, n, (c1 - c0) / n * 1e9, n / (c1 - c0));
 
 	t0 = now();
 	sum = 0;
