@@ -67,7 +67,7 @@ static const struct opt_def opt_defs[] = {
 	{ "client-output-hard-limit", 0, K_U64, OFF(client_output_hard_limit), 1,
 	    4096, 64 * GiB, 0 },
 	{ "metrics", 0, K_METRICS, 0, 0, 0, 0, 0 },
-	{ "segment-size", 0, K_U64, OFF(segment_size), 1, 1u << 16, 1024 * GiB, 0 },
+	{ "segment-size", 0, K_U64, OFF(segment_size), 1, 1u << 16, 1 * GiB, 0 },
 	{ "compact-ratio", 0, K_RATIO, OFF(compact_ratio), 0, 0, 0, 0 },
 	{ "preallocate", 0, K_FLAG, OFF(preallocate), 0, 0, 0, 0 },
 	{ "test", 't', K_MODE, 0, 0, 0, 0, OPTIONS_TEST },
