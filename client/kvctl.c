@@ -111,6 +111,23 @@ operand(const struct cmdline *cl, const char *what, const char *s,
 	return (0);
 }
 
+/* Decode the KEY operand (the first), which must not be empty. */
+static int
+key_operand(const struct cmdline *cl, uint8_t **bufp, const uint8_t **pp,
+    size_t *lenp)
+{
+	int rc;
+
+	if ((rc = operand(cl, "KEY", cl->arg[0], bufp, pp, lenp)) != 0)
+		return (rc);
+	if (*lenp == 0) {
+		free(*bufp);
+		*bufp = NULL;
+		return (usage_error(cl->cmdname, "the key is empty"));
+	}
+	return (0);
+}
+
 /* Read all of standard input (binary-safe) into *bufp. */
 static int
 read_stdin(uint8_t **bufp, size_t *lenp)
@@ -204,6 +221,16 @@ session_check(struct session *s, int code)
 	}
 }
 
+/* Report a failed request, and drop the connection if it broke. */
+static int
+request_failed(struct session *s, const struct cmdline *cl, int code)
+{
+	int rc = fail(cl->cmdname, code, kv_errmsg(s->c));
+
+	session_check(s, code);
+	return (rc);
+}
+
 static void
 not_found(const char *cmd, const uint8_t *key, size_t keylen, int hex)
 {
@@ -223,12 +250,8 @@ cmd_put(struct session *s, const struct cmdline *cl)
 	size_t keylen, vallen, rawlen;
 	int r, rc;
 
-	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
+	if ((rc = key_operand(cl, &kbuf, &key, &keylen)) != 0)
 		return (rc);
-	if (keylen == 0) {
-		rc = usage_error(cl->cmdname, "the key is empty");
-		goto out;
-	}
 	if (cl->nargs == 2 && strcmp(cl->arg[1], "-") != 0) {
 		if ((rc = operand(cl, "VALUE", cl->arg[1], &vbuf, &val,
 		    &vallen)) != 0)
@@ -257,8 +280,7 @@ cmd_put(struct session *s, const struct cmdline *cl)
 	if ((rc = session_connect(s, cl)) != 0)
 		goto out;
 	if ((r = kv_put(s->c, key, keylen, val, vallen, NULL)) != KV_OK) {
-		rc = fail(cl->cmdname, r, kv_errmsg(s->c));
-		session_check(s, r);
+		rc = request_failed(s, cl, r);
 		goto out;
 	}
 	if (s->tty_out)
@@ -280,12 +302,8 @@ cmd_get(struct session *s, const struct cmdline *cl)
 	void *val = NULL;
 	int r, rc;
 
-	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
+	if ((rc = key_operand(cl, &kbuf, &key, &keylen)) != 0)
 		return (rc);
-	if (keylen == 0) {
-		rc = usage_error(cl->cmdname, "the key is empty");
-		goto out;
-	}
 	if ((rc = session_connect(s, cl)) != 0)
 		goto out;
 	r = kv_get(s->c, key, keylen, &val, &vallen, NULL);
@@ -295,8 +313,7 @@ cmd_get(struct session *s, const struct cmdline *cl)
 		goto out;
 	}
 	if (r != KV_OK) {
-		rc = fail(cl->cmdname, r, kv_errmsg(s->c));
-		session_check(s, r);
+		rc = request_failed(s, cl, r);
 		goto out;
 	}
 	if (cl->hex) {
@@ -324,12 +341,8 @@ cmd_del(struct session *s, const struct cmdline *cl)
 	size_t keylen;
 	int r, rc;
 
-	if ((rc = operand(cl, "KEY", cl->arg[0], &kbuf, &key, &keylen)) != 0)
+	if ((rc = key_operand(cl, &kbuf, &key, &keylen)) != 0)
 		return (rc);
-	if (keylen == 0) {
-		rc = usage_error(cl->cmdname, "the key is empty");
-		goto out;
-	}
 	if ((rc = session_connect(s, cl)) != 0)
 		goto out;
 	r = kv_delete(s->c, key, keylen, NULL);
@@ -337,8 +350,7 @@ cmd_del(struct session *s, const struct cmdline *cl)
 		not_found(cl->cmdname, key, keylen, cl->hex);
 		rc = EXIT_NOT_FOUND;
 	} else if (r != KV_OK) {
-		rc = fail(cl->cmdname, r, kv_errmsg(s->c));
-		session_check(s, r);
+		rc = request_failed(s, cl, r);
 	} else if (s->tty_out)
 		printf("OK\n");
 out:
@@ -442,11 +454,8 @@ cmd_ping(struct session *s, const struct cmdline *cl)
 	if ((rc = session_connect(s, cl)) != 0)
 		return (rc);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((r = kv_ping(s->c)) != KV_OK) {
-		rc = fail(cl->cmdname, r, kv_errmsg(s->c));
-		session_check(s, r);
-		return (rc);
-	}
+	if ((r = kv_ping(s->c)) != KV_OK)
+		return (request_failed(s, cl, r));
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -466,11 +475,8 @@ cmd_stats(struct session *s, const struct cmdline *cl)
 
 	if ((rc = session_connect(s, cl)) != 0)
 		return (rc);
-	if ((r = kv_stats(s->c, &st)) != KV_OK) {
-		rc = fail(cl->cmdname, r, kv_errmsg(s->c));
-		session_check(s, r);
-		return (rc);
-	}
+	if ((r = kv_stats(s->c, &st)) != KV_OK)
+		return (request_failed(s, cl, r));
 	n = kv_stats_count(st);
 	if (cl->json)
 		putchar('{');
