@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "text.h"
 
 static void
 cmdline_errf(char *err, const char *fmt, ...)
@@ -352,18 +353,6 @@ cmdline_blank(char c)
 	return (c == ' ' || c == '\t' || c == '\n' || c == '\r');
 }
 
-static int
-cmdline_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* Decode the escape after a backslash at *pp into *out; advances *pp. */
 static int
 cmdline_escape(const char **pp, char *out, char *err)
@@ -376,8 +365,8 @@ cmdline_escape(const char **pp, char *out, char *err)
 	case 't':	*out = '\t'; break;
 	case 'r':	*out = '\r'; break;
 	case 'x':
-		if ((hi = cmdline_hexval(p[1])) < 0 ||
-		    (lo = cmdline_hexval(p[2])) < 0) {
+		if ((hi = text_hex_digit(p[1])) < 0 ||
+		    (lo = text_hex_digit(p[2])) < 0) {
 			cmdline_errf(err, "\\x needs two hex digits");
 			return (-1);
 		}

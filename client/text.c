@@ -9,8 +9,8 @@
 
 static const char text_hexdigits[] = "0123456789abcdef";
 
-static int
-text_hexval(char c)
+int
+text_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -41,7 +41,7 @@ text_hex_decode(const char *s, size_t len, uint8_t **outp, size_t *outlenp)
 	for (i = 0; i < len; i++) {
 		if (text_isspace(s[i]))
 			continue;
-		if ((v = text_hexval(s[i])) < 0)
+		if ((v = text_hex_digit(s[i])) < 0)
 			goto bad;
 		if (hi < 0)
 			hi = v;

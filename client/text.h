@@ -21,6 +21,12 @@
 int text_hex_decode(const char *s, size_t len, uint8_t **outp,
     size_t *outlenp);
 
+/*
+ * text_hex_digit(c):
+ * The value 0..15 of the hex digit c (either case), or -1 if c is none.
+ */
+int text_hex_digit(char c);
+
 /* text_hex_write(f, p, len): write p as lowercase hex digits, nothing else. */
 void text_hex_write(FILE *f, const uint8_t *p, size_t len);
 
