@@ -429,3 +429,53 @@ harness_rss_kb(pid_t pid)
 	fclose(f);
 	return (kb);
 }
+
+int
+harness_setup(void **state)
+{
+	struct harness *h = harness_new();
+
+	if (h == NULL)
+		return (-1);
+	*state = h;
+	return (0);
+}
+
+int
+harness_setup_args(void **state, const char *const *args)
+{
+	struct harness *h = harness_new();
+
+	if (h == NULL || harness_start(h, args) != 0) {
+		harness_free(h);
+		return (-1);
+	}
+	*state = h;
+	return (0);
+}
+
+int
+harness_setup_started(void **state)
+{
+	return (harness_setup_args(state, NULL));
+}
+
+int
+harness_teardown(void **state)
+{
+	struct harness *h = *state;
+	int rc = harness_stop(h);
+
+	harness_free(h);
+	return (rc == 0 ? 0 : -1);
+}
+
+int
+harness_teardown_any(void **state)
+{
+	struct harness *h = *state;
+
+	(void)harness_stop(h);
+	harness_free(h);
+	return (0);
+}

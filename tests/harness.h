@@ -8,20 +8,13 @@
  * if kvd exits first (printing the log's tail).  kvd is started with
  * PR_SET_PDEATHSIG, so it dies with a test that crashes.
  *
- * With cmocka, create the harness in a setup function and free it in the
- * teardown: teardowns run even when a test fails, so kvd is stopped and
- * the directory removed in every case.
+ * With cmocka, use the setup and teardown pairs below (or call
+ * harness_new()/harness_free() from a fixture of your own): teardowns run
+ * even when a test fails, so kvd is stopped and the directory removed in
+ * every case.
  *
- *	static int setup(void **state) {
- *		struct harness *h = harness_new();
- *		if (h == NULL || harness_start(h, NULL) != 0) {
- *			harness_free(h);
- *			return (-1);
- *		}
- *		*state = h;
- *		return (0);
- *	}
- *	static int teardown(void **state) { harness_free(*state); return (0); }
+ *	cmocka_unit_test_setup_teardown(test, harness_setup_started,
+ *	    harness_teardown)
  */
 #ifndef KVD_TESTS_HARNESS_H
 #define KVD_TESTS_HARNESS_H
@@ -71,6 +64,33 @@ int harness_wait(struct harness *h, int timeout_ms);
  * Kill kvd if it still runs, remove the directory, free h.  NULL is a no-op.
  */
 void harness_free(struct harness *h);
+
+/*
+ * cmocka setup and teardown functions.  The setups leave a struct harness
+ * in *state, owned by the teardown; they return 0, or -1 (with the reason
+ * on stderr, and nothing left behind) so that cmocka fails the test.
+ *
+ * harness_setup(state): harness_new() only; the test runs kvd itself.
+ * harness_setup_started(state): harness_new() and harness_start(h, NULL).
+ * harness_setup_args(state, args): harness_new() and harness_start(h, args),
+ * for a setup of the test's own that passes kvd options.
+ */
+int harness_setup(void **state);
+int harness_setup_started(void **state);
+int harness_setup_args(void **state, const char *const *args);
+
+/*
+ * harness_teardown(state):
+ * harness_stop() and harness_free() the harness in *state.  Returns 0 only
+ * if kvd exited with status 0, so that a kvd that crashed or failed its
+ * shutdown fails the test.
+ *
+ * harness_teardown_any(state):
+ * The same, but whatever kvd's status (or if none runs): for tests that
+ * stop or kill kvd themselves and check its status there.
+ */
+int harness_teardown(void **state);
+int harness_teardown_any(void **state);
 
 /* Accessors: kvd's pid (0 if none), its port, the directories and the log. */
 pid_t harness_pid(const struct harness *h);

@@ -24,29 +24,6 @@
 #define PER_ROUND	5
 
 static int
-setup(void **state)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL || harness_start(h, NULL) != 0) {
-		harness_free(h);
-		return (-1);
-	}
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-	int rc = harness_stop(h);
-
-	harness_free(h);
-	return (rc == 0 ? 0 : -1);
-}
-
-static int
 key_of(char *buf, size_t len, int conn, int round)
 {
 	return (snprintf(buf, len, "c%03d-k%02d", conn, round));
@@ -216,6 +193,6 @@ main(void)
 		cmocka_unit_test(stats_counts_connections),
 	};
 
-	return (cmocka_run_group_tests_name("server-concurrent", tests, setup,
-	    teardown));
+	return (cmocka_run_group_tests_name("server-concurrent", tests,
+	    harness_setup_started, harness_teardown));
 }

@@ -29,29 +29,6 @@
 #define FLOOD_CAP	(256u << 20)	/* what a server without backpressure would take */
 
 static int
-start(void **state, const char *const *args)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL || harness_start(h, args) != 0) {
-		harness_free(h);
-		return (-1);
-	}
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-	int rc = harness_stop(h);
-
-	harness_free(h);
-	return (rc == 0 ? 0 : -1);
-}
-
-static int
 setup_slow_reader(void **state)
 {
 	static const char *const args[] = { "--client-output-limit", "256K",
@@ -66,7 +43,7 @@ setup_slow_reader(void **state)
 	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=4",
 	    asan != NULL ? asan : "", asan != NULL && *asan != '\0' ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
-	return (start(state, args));
+	return (harness_setup_args(state, args));
 }
 
 static int
@@ -75,7 +52,7 @@ setup_hard_limit(void **state)
 	static const char *const args[] = { "--client-output-limit", "4K",
 	    "--client-output-hard-limit", "8K", NULL };
 
-	return (start(state, args));
+	return (harness_setup_args(state, args));
 }
 
 static int
@@ -83,7 +60,7 @@ setup_idle(void **state)
 {
 	static const char *const args[] = { "--idle-timeout", "1", NULL };
 
-	return (start(state, args));
+	return (harness_setup_args(state, args));
 }
 
 static int
@@ -91,7 +68,7 @@ setup_max_clients(void **state)
 {
 	static const char *const args[] = { "--max-clients", "4", NULL };
 
-	return (start(state, args));
+	return (harness_setup_args(state, args));
 }
 
 static long
@@ -335,14 +312,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(slow_reader_rss_bounded,
-		    setup_slow_reader, teardown),
+		    setup_slow_reader, harness_teardown),
 		cmocka_unit_test_setup_teardown(
 		    reply_past_hard_limit_drops_client, setup_hard_limit,
-		    teardown),
+		    harness_teardown),
 		cmocka_unit_test_setup_teardown(idle_client_times_out,
-		    setup_idle, teardown),
+		    setup_idle, harness_teardown),
 		cmocka_unit_test_setup_teardown(over_max_clients_refused,
-		    setup_max_clients, teardown),
+		    setup_max_clients, harness_teardown),
 	};
 
 	return (cmocka_run_group_tests_name("server-limits", tests, NULL,

@@ -27,27 +27,6 @@
 #define NKEYS	2000
 
 static int
-setup(void **state)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL)
-		return (-1);
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-
-	(void)harness_stop(h);
-	harness_free(h);
-	return (0);
-}
-
-static int
 offline(struct harness *h, const char *mode, char *out, size_t outlen)
 {
 	const char *argv[] = { harness_kvd(), mode, "-D", harness_data_dir(h),
@@ -143,10 +122,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(check_and_repair, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(check_and_repair, harness_setup,
+		    harness_teardown_any),
 		cmocka_unit_test_setup_teardown(check_of_missing_directory_fails,
-		    setup, teardown),
+		    harness_setup, harness_teardown_any),
 	};
 
 	return (cmocka_run_group_tests_name("server-offline", tests, NULL,

@@ -26,27 +26,6 @@
 #include "harness.h"
 #include "wire.h"
 
-static int
-setup(void **state)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL)
-		return (-1);
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-
-	(void)harness_stop(h);
-	harness_free(h);
-	return (0);
-}
-
 /* Run kvd with args; expect status 2 and one line holding each of want[]. */
 static void
 expect_usage_error(const char *const *args, const char *const *want)
@@ -331,16 +310,17 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(bad_options_one_line_exit_2,
-		    setup, teardown),
+		    harness_setup, harness_teardown_any),
 		cmocka_unit_test_setup_teardown(bad_config_line_one_line_exit_2,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(command_line_wins, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(listens_on_ipv4_and_ipv6, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(every_fsync_policy_serves, setup,
-		    teardown),
+		    harness_setup, harness_teardown_any),
+		cmocka_unit_test_setup_teardown(test_config_ok, harness_setup,
+		    harness_teardown_any),
+		cmocka_unit_test_setup_teardown(command_line_wins,
+		    harness_setup, harness_teardown_any),
+		cmocka_unit_test_setup_teardown(listens_on_ipv4_and_ipv6,
+		    harness_setup, harness_teardown_any),
+		cmocka_unit_test_setup_teardown(every_fsync_policy_serves,
+		    harness_setup, harness_teardown_any),
 	};
 
 	return (cmocka_run_group_tests_name("server-options", tests, NULL,

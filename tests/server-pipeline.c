@@ -20,29 +20,6 @@
 
 #define NREQ	10000
 
-static int
-setup(void **state)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL || harness_start(h, NULL) != 0) {
-		harness_free(h);
-		return (-1);
-	}
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-	int rc = harness_stop(h);
-
-	harness_free(h);
-	return (rc == 0 ? 0 : -1);
-}
-
 /* Request i of the mix: put key i, get key i, ping, get of a missing key. */
 static void
 queue_request(struct wire *w, size_t i)
@@ -193,6 +170,6 @@ main(void)
 		cmocka_unit_test(iter_pages_in_order),
 	};
 
-	return (cmocka_run_group_tests_name("server-pipeline", tests, setup,
-	    teardown));
+	return (cmocka_run_group_tests_name("server-pipeline", tests,
+	    harness_setup_started, harness_teardown));
 }

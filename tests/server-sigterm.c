@@ -26,29 +26,6 @@
 #define MAXKEYS	(NCONN * BATCH * (NBATCH + 1))
 
 static int
-setup(void **state)
-{
-	struct harness *h = harness_new();
-
-	if (h == NULL || harness_start(h, NULL) != 0) {
-		harness_free(h);
-		return (-1);
-	}
-	*state = h;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct harness *h = *state;
-
-	(void)harness_stop(h);
-	harness_free(h);
-	return (0);
-}
-
-static int
 key_of(char *buf, size_t len, int conn, int i)
 {
 	return (snprintf(buf, len, "sig-%d-%06d", conn, i));
@@ -163,7 +140,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(sigterm_loses_no_acked_write,
-		    setup, teardown),
+		    harness_setup_started, harness_teardown_any),
 	};
 
 	return (cmocka_run_group_tests_name("server-sigterm", tests, NULL,
