@@ -500,3 +500,39 @@ fake_stop(struct fake *f)
 	free(f->e);
 	free(f);
 }
+
+int
+fake_setup_mode(void **state, enum fake_mode mode)
+{
+	struct fake_conn *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || (x->f = fake_start(mode)) == NULL ||
+	    (x->c = kv_conn_new(NULL)) == NULL ||
+	    kv_connect(x->c, fake_endpoint(x->f)) != KV_OK) {
+		if (x != NULL) {
+			kv_conn_free(x->c);
+			fake_stop(x->f);
+		}
+		free(x);
+		return (-1);
+	}
+	*state = x;
+	return (0);
+}
+
+int
+fake_setup(void **state)
+{
+	return (fake_setup_mode(state, FAKE_NORMAL));
+}
+
+int
+fake_teardown(void **state)
+{
+	struct fake_conn *x = *state;
+
+	kv_conn_free(x->c);
+	fake_stop(x->f);
+	free(x);
+	return (0);
+}

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "kvclient.h"
+
 enum fake_mode {
 	FAKE_NORMAL,		/* a correct server */
 	FAKE_WRONG_ID,		/* answers carry an id that is not due */
@@ -44,5 +46,26 @@ uint64_t fake_connections(const struct fake *f);
 
 /* Stop the thread, close everything, free f.  NULL is a no-op. */
 void fake_stop(struct fake *f);
+
+/*
+ * A fake server and one libkvclient connection to it: the fixture of most
+ * client unit tests.  Both members are owned by fake_teardown().
+ */
+struct fake_conn {
+	struct fake	*f;
+	kv_conn		*c;
+};
+
+/*
+ * fake_setup_mode(state, mode):
+ * cmocka setup: start a fake in mode, connect a kv_conn to it, and leave
+ * the struct fake_conn in *state.  Returns 0, or -1 with nothing left
+ * behind.  fake_setup(state) is the same with FAKE_NORMAL.
+ */
+int fake_setup_mode(void **state, enum fake_mode mode);
+int fake_setup(void **state);
+
+/* fake_teardown(state): free the connection, stop the fake.  Returns 0. */
+int fake_teardown(void **state);
 
 #endif /* !KVD_TESTS_FAKEKVD_H */

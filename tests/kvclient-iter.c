@@ -22,11 +22,6 @@
 
 #define NKEYS	60
 
-struct fixture {
-	struct fake	*f;
-	kv_conn		*c;
-};
-
 /* Key i: a 300-byte shared prefix then a number, so keys differ only late. */
 static size_t
 long_key(char *buf, size_t cap, int i)
@@ -38,48 +33,39 @@ long_key(char *buf, size_t cap, int i)
 	return (n);
 }
 
+/* A connected fake holding NKEYS short and NKEYS long "k" keys and "other". */
 static int
 setup_mode(void **state, enum fake_mode mode)
 {
-	struct fixture *x = calloc(1, sizeof(*x));
+	struct fake_conn *x;
 	char k[400], v[32];
 	size_t kl;
 	int i;
 
-	if (x == NULL || (x->f = fake_start(mode)) == NULL ||
-	    (x->c = kv_conn_new(NULL)) == NULL ||
-	    kv_connect(x->c, fake_endpoint(x->f)) != KV_OK)
+	if (fake_setup_mode(state, mode) != 0)
 		return (-1);
+	x = *state;
 	for (i = 0; i < NKEYS; i++) {
 		(void)snprintf(k, sizeof(k), "k%04d", i);
 		(void)snprintf(v, sizeof(v), "v%d", i);
 		if (kv_put(x->c, k, strlen(k), v, strlen(v), NULL) != KV_OK)
-			return (-1);
+			goto fail;
 		kl = long_key(k, sizeof(k), i);
 		if (kv_put(x->c, k, kl, v, strlen(v), NULL) != KV_OK)
-			return (-1);
+			goto fail;
 	}
 	if (kv_put(x->c, "other", 5, "o", 1, NULL) != KV_OK)
-		return (-1);
-	*state = x;
+		goto fail;
 	return (0);
+fail:
+	(void)fake_teardown(state);
+	return (-1);
 }
 
 static int
 setup(void **state)
 {
 	return (setup_mode(state, FAKE_NORMAL));
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *x = *state;
-
-	kv_conn_free(x->c);
-	fake_stop(x->f);
-	free(x);
-	return (0);
 }
 
 /* Walk "k" keys with page size page and limit; check each is k<first+i>. */
@@ -119,7 +105,7 @@ walk_k(kv_conn *c, uint32_t page, uint64_t limit, int first)
 static void
 page_sizes(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	static const uint32_t pages[] = { 1, 2, 3, 7, 10, 12, 20, 30, 59, 60,
 	    61, 1000, 0 };
 	size_t i;
@@ -131,7 +117,7 @@ page_sizes(void **state)
 static void
 limits(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 
 	assert_int_equal(walk_k(x->c, 0, 1, 0), 1);
 	assert_int_equal(walk_k(x->c, 1, 1, 0), 1);
@@ -145,7 +131,7 @@ limits(void **state)
 static void
 long_prefixes(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	static const uint32_t pages[] = { 1, 6, 60, 0 };
 	char want[400], pfx[300];
 	kv_iter *it;
@@ -175,7 +161,7 @@ long_prefixes(void **state)
 static void
 bounds(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	kv_iter *it;
 	const void *k, *v;
 	size_t kl, vl;
@@ -219,7 +205,7 @@ bounds(void **state)
 static void
 interleaved(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	kv_iter *it;
 	const void *k;
 	size_t kl;
@@ -253,7 +239,7 @@ setup_disorder(void **state)
 static void
 empty_page_with_more(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	kv_iter *it;
 
 	assert_int_equal(kv_iter_new(x->c, &it), KV_OK);
@@ -268,7 +254,7 @@ empty_page_with_more(void **state)
 static void
 repeated_keys(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	kv_iter *it;
 	int r, n = 0;
 
@@ -286,15 +272,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(page_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(long_prefixes, setup, teardown),
-		cmocka_unit_test_setup_teardown(bounds, setup, teardown),
-		cmocka_unit_test_setup_teardown(interleaved, setup, teardown),
+		cmocka_unit_test_setup_teardown(page_sizes, setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(limits, setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(long_prefixes, setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(bounds, setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(interleaved, setup,
+		    fake_teardown),
 		cmocka_unit_test_setup_teardown(empty_page_with_more,
-		    setup_empty_more, teardown),
+		    setup_empty_more, fake_teardown),
 		cmocka_unit_test_setup_teardown(repeated_keys, setup_disorder,
-		    teardown),
+		    fake_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

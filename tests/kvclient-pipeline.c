@@ -19,39 +19,10 @@
 #include "fakekvd.h"
 #include "kvclient.h"
 
-struct fixture {
-	struct fake	*f;
-	kv_conn		*c;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *x = calloc(1, sizeof(*x));
-
-	if (x == NULL || (x->f = fake_start(FAKE_NORMAL)) == NULL ||
-	    (x->c = kv_conn_new(NULL)) == NULL ||
-	    kv_connect(x->c, fake_endpoint(x->f)) != KV_OK)
-		return (-1);
-	*state = x;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *x = *state;
-
-	kv_conn_free(x->c);
-	fake_stop(x->f);
-	free(x);
-	return (0);
-}
-
 static void
 in_order(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	const kv_reply *r;
 	const void *v;
 	size_t vl;
@@ -96,7 +67,7 @@ in_order(void **state)
 static void
 recv_sends(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	const kv_reply *r;
 
 	/* kv_pipe_recv() sends what is queued if nobody did. */
@@ -110,7 +81,7 @@ recv_sends(void **state)
 static void
 big_batch(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	enum { N = 20000 };
 	const kv_reply *r;
 	char k[32], v[64];
@@ -141,7 +112,7 @@ big_batch(void **state)
 static void
 stats_reply(void **state)
 {
-	kv_conn *c = ((struct fixture *)*state)->c;
+	kv_conn *c = ((struct fake_conn *)*state)->c;
 	kv_statlist *st;
 
 	assert_int_equal(kv_stats(c, &st), KV_OK);
@@ -153,10 +124,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(recv_sends, setup, teardown),
-		cmocka_unit_test_setup_teardown(big_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(stats_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(in_order, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(recv_sends, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(big_batch, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(stats_reply, fake_setup,
+		    fake_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

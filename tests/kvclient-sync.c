@@ -18,45 +18,10 @@
 #include "fakekvd.h"
 #include "kvclient.h"
 
-struct fixture {
-	struct fake	*f;
-	kv_conn		*c;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *x = calloc(1, sizeof(*x));
-
-	if (x == NULL || (x->f = fake_start(FAKE_NORMAL)) == NULL ||
-	    (x->c = kv_conn_new(NULL)) == NULL ||
-	    kv_connect(x->c, fake_endpoint(x->f)) != KV_OK) {
-		if (x != NULL) {
-			kv_conn_free(x->c);
-			fake_stop(x->f);
-		}
-		free(x);
-		return (-1);
-	}
-	*state = x;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *x = *state;
-
-	kv_conn_free(x->c);
-	fake_stop(x->f);
-	free(x);
-	return (0);
-}
-
 static void
 put_get_delete(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	uint64_t s1 = 0, s2 = 0, s3 = 0, gs = 0;
 	void *v;
 	size_t vl;
@@ -84,7 +49,7 @@ put_get_delete(void **state)
 static void
 empty_and_binary_values(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	uint8_t key[3] = { 0, 0xff, '\n' }, val[256];
 	void *v;
 	size_t vl, i;
@@ -107,7 +72,7 @@ empty_and_binary_values(void **state)
 static void
 large_value(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	size_t n = 10u * 1024 * 1024, vl, i;
 	uint8_t *big = malloc(n);
 	void *v;
@@ -126,7 +91,7 @@ large_value(void **state)
 static void
 bad_arguments(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	void *v;
 	size_t vl;
 
@@ -149,7 +114,7 @@ bad_arguments(void **state)
 static void
 stats(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	kv_statlist *st;
 	uint64_t v = 0;
 
@@ -236,7 +201,7 @@ refused(void **state)
 static void
 reconnect(void **state)
 {
-	struct fixture *x = *state;
+	struct fake_conn *x = *state;
 	void *v;
 	size_t vl;
 
@@ -269,13 +234,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(put_get_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(empty_and_binary_values, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(large_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_get_delete, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(empty_and_binary_values,
+		    fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(large_value, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(bad_arguments, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(stats, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(reconnect, fake_setup,
+		    fake_teardown),
 		cmocka_unit_test(not_connected),
 		cmocka_unit_test(endpoints),
 		cmocka_unit_test(refused),
