@@ -171,7 +171,7 @@ test_crash_at_every_step(void **state)
 	snprintf(tmpl, sizeof(tmpl), "%s/template", t.root);
 	tenv_copy_dir(t.dir, tmpl);
 	for (n = 1; n < MAXSTEPS && !finished; n++) {
-		tenv_rmtree(t.dir);
+		rmtree(t.dir);
 		tenv_copy_dir(tmpl, t.dir);
 		fflush(NULL);
 		assert_true((pid = fork()) >= 0);
@@ -205,7 +205,7 @@ test_crash_at_every_step(void **state)
 	assert_true(saw_tmp);
 	assert_true(saw_superseded);
 	print_message("crashed at each of %lu compaction steps\n", n - 2);
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 

@@ -31,6 +31,7 @@
 
 #include "daemon/engine-int.h"
 #include "daemon/segment.h"
+#include "rmtree.h"
 
 #define KLEN	16
 #define VLEN	100
@@ -174,30 +175,6 @@ bench_open(struct bench *b, enum engine_sync sync)
 		fprintf(stderr, "engine-bench: %s\n", err);
 		exit(1);
 	}
-}
-
-static void
-rmtree(const char *path)
-{
-	DIR *d;
-	struct dirent *de;
-	char sub[1024];
-	struct stat st;
-
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-				rmtree(sub);
-			else
-				unlink(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
 }
 
 static void

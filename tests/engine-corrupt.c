@@ -134,7 +134,7 @@ damage_middle(struct tenv *t, const char *tmpl, const char *seg, int idx,
 
 	snprintf(hint, sizeof(hint), "%.16s.hint", seg);
 	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-		tenv_rmtree(t->dir);
+		rmtree(t->dir);
 		tenv_copy_dir(tmpl, t->dir);
 		if (!hinted)
 			(void)unlink(tenv_path(t, hint, p, sizeof(p)));
@@ -214,7 +214,7 @@ test_flipped_bits(void **state)
 	last = NKEYS - 1;
 	idx = last - 1;
 	damage_middle(&t, tmpl, newest, idx, (uint64_t)size - 2 * RECSZ, 0);
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 
@@ -236,7 +236,7 @@ test_flipped_last_record(void **state)
 	assert_true(tenv_newest_seg(&t, newest, sizeof(newest)));
 	size = tenv_file_size(&t, newest);
 	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-		tenv_rmtree(t.dir);
+		rmtree(t.dir);
 		tenv_copy_dir(tmpl, t.dir);
 		tenv_flip_bit(&t, newest, (uint64_t)size - RECSZ +
 		    (uint64_t)fields[f].off, fields[f].bit);
@@ -246,7 +246,7 @@ test_flipped_last_record(void **state)
 		check_all_but(&t, NKEYS - 1);
 		tenv_close(&t);
 	}
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 

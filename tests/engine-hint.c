@@ -166,7 +166,7 @@ test_bad_hints(void **state)
 	assert_non_null(buf = malloc(len + 100));
 
 	for (variant = 0; variant < 8; variant++) {
-		tenv_rmtree(t.dir);
+		rmtree(t.dir);
 		tenv_copy_dir(tmpl, t.dir);
 		memcpy(buf, orig, len);
 		switch (variant) {
@@ -180,7 +180,7 @@ test_bad_hints(void **state)
 			break;
 		case 2:		/* truncated by one byte, and in the middle */
 			for (cut = len / 2; cut < len; cut += len / 2 - 1) {
-				tenv_rmtree(t.dir);
+				rmtree(t.dir);
 				tenv_copy_dir(tmpl, t.dir);
 				spit(&t, hint, buf, cut);
 				expect_fallback(&t, hint, "truncated");
@@ -224,7 +224,7 @@ test_bad_hints(void **state)
 	}
 	free(buf);
 	free(orig);
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 

@@ -374,7 +374,7 @@ crash_reopen(struct tenv *t)
 	snprintf(copy, sizeof(copy), "%s/crash-copy", t->root);
 	tenv_copy_dir(t->dir, copy);
 	tenv_close(t);
-	tenv_rmtree(t->dir);
+	rmtree(t->dir);
 	assert_int_equal(rename(copy, t->dir), 0);
 	if (tenv_open(t) != 0)
 		fail_msg("seed %llu: open after crash: %s",

@@ -77,7 +77,7 @@ open_copy(struct tenv *t, const char *tmpl)
 {
 	int r;
 
-	tenv_rmtree(t->dir);
+	rmtree(t->dir);
 	tenv_copy_dir(tmpl, t->dir);
 	t->loglen = 0;
 	t->log[0] = '\0';
@@ -119,7 +119,7 @@ test_truncate_every_offset(void **state)
 		/* The cut really happened: the file ends where the last good record does. */
 		assert_int_equal(tenv_file_size(&t, seg), start);
 	}
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 
@@ -239,7 +239,7 @@ test_empty_newest_segment(void **state)
 	assert_int_equal(sscanf(seg, "%16llx", &id), 1);
 	snprintf(next, sizeof(next), "%016llx.seg", id + 1);
 	for (variant = 0; variant < 4; variant++) {
-		tenv_rmtree(t.dir);
+		rmtree(t.dir);
 		tenv_copy_dir(tmpl, t.dir);
 		switch (variant) {
 		case 0:		/* created, nothing written */
@@ -265,7 +265,7 @@ test_empty_newest_segment(void **state)
 			expect_first(&t, NKEYS);
 		tenv_close(&t);
 	}
-	tenv_rmtree(tmpl);
+	rmtree(tmpl);
 	tenv_done(&t);
 }
 

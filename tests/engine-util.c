@@ -39,7 +39,7 @@ remove_live_roots(void)
 
 	for (i = 0; i < MAX_ROOTS; i++)
 		if (live_roots[i] != NULL) {
-			tenv_rmtree(live_roots[i]);
+			rmtree(live_roots[i]);
 			free(live_roots[i]);
 			live_roots[i] = NULL;
 		}
@@ -156,34 +156,10 @@ tenv_reopen(struct tenv *t)
 }
 
 void
-tenv_rmtree(const char *path)
-{
-	DIR *d;
-	struct dirent *de;
-	char sub[1024];
-	struct stat st;
-
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-				tenv_rmtree(sub);
-			else
-				unlink(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
-void
 tenv_done(struct tenv *t)
 {
 	tenv_close(t);
-	tenv_rmtree(t->root);
+	rmtree(t->root);
 	track_root(t->root, 0);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);

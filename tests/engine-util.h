@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "daemon/engine.h"
+#include "rmtree.h"
 
 struct fileio;
 
@@ -78,8 +79,6 @@ int tenv_newest_seg(const struct tenv *t, char *name, size_t len);
 /* tenv_copy_dir(from, to): copy the regular files of from into to (created). */
 void tenv_copy_dir(const char *from, const char *to);
 
-/* tenv_rmtree(path): remove a directory tree. */
-void tenv_rmtree(const char *path);
 
 /* tenv_put/get helpers for strings. */
 uint64_t tenv_put(struct tenv *t, const char *k, const char *v);
