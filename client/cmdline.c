@@ -202,6 +202,22 @@ cmdline_apply(struct cmdline *cl, size_t i, const char *v,
 	return (0);
 }
 
+/*
+ * The value of the option in argv[*ip]: attached to it (if not NULL) or
+ * else the next word, which it consumes.  NULL, with err set, if neither.
+ */
+static const char *
+cmdline_value(const char *attached, int argc, char *const argv[], int *ip,
+    const char *spelled, char *err)
+{
+	if (attached != NULL)
+		return (attached);
+	if (*ip + 1 < argc)
+		return (argv[++*ip]);
+	cmdline_errf(err, "%s needs a value", spelled);
+	return (NULL);
+}
+
 /* Parse the option in argv[*ip]; may consume the next word as its value. */
 static int
 cmdline_option(struct cmdline *cl, int argc, char *const argv[], int *ip,
@@ -232,14 +248,9 @@ cmdline_option(struct cmdline *cl, int argc, char *const argv[], int *ip,
 			}
 			return (cmdline_apply(cl, i, NULL, spelled, seen, err));
 		}
-		if (eq != NULL)
-			v = eq + 1;
-		else if (*ip + 1 < argc)
-			v = argv[++*ip];
-		else {
-			cmdline_errf(err, "%s needs a value", spelled);
+		if ((v = cmdline_value(eq != NULL ? eq + 1 : NULL, argc, argv,
+		    ip, spelled, err)) == NULL)
 			return (-1);
-		}
 		return (cmdline_apply(cl, i, v, spelled, seen, err));
 	}
 
@@ -259,14 +270,9 @@ cmdline_option(struct cmdline *cl, int argc, char *const argv[], int *ip,
 				return (-1);
 			continue;
 		}
-		if (a[1] != '\0')
-			v = a + 1;
-		else if (*ip + 1 < argc)
-			v = argv[++*ip];
-		else {
-			cmdline_errf(err, "%s needs a value", spelled);
+		if ((v = cmdline_value(a[1] != '\0' ? a + 1 : NULL, argc, argv,
+		    ip, spelled, err)) == NULL)
 			return (-1);
-		}
 		return (cmdline_apply(cl, i, v, spelled, seen, err));
 	}
 	return (0);
