@@ -441,15 +441,25 @@ harness_setup(void **state)
 	return (0);
 }
 
-int
-harness_setup_args(void **state, const char *const *args)
+struct harness *
+harness_new_started(const char *const *args)
 {
 	struct harness *h = harness_new();
 
 	if (h == NULL || harness_start(h, args) != 0) {
 		harness_free(h);
-		return (-1);
+		return (NULL);
 	}
+	return (h);
+}
+
+int
+harness_setup_args(void **state, const char *const *args)
+{
+	struct harness *h = harness_new_started(args);
+
+	if (h == NULL)
+		return (-1);
 	*state = h;
 	return (0);
 }

@@ -43,6 +43,13 @@ struct harness *harness_new(void);
 int harness_start(struct harness *h, const char *const *args);
 
 /*
+ * harness_new_started(args):
+ * harness_new() then harness_start(h, args).  Returns the harness with kvd
+ * answering, or NULL (after printing why; nothing is left behind).
+ */
+struct harness *harness_new_started(const char *const *args);
+
+/*
  * harness_stop(h):
  * SIGTERM, then wait for kvd to exit (SIGKILL after 60 seconds).  Returns
  * its exit status, 128 + the signal that killed it, or -1 if none ran.

@@ -41,7 +41,7 @@ setup(void **state)
 	*state = f;
 	(void)snprintf(f->bin, sizeof(f->bin), "%s/kvbench",
 	    top != NULL ? top : ".");
-	if ((f->h = harness_new()) == NULL || harness_start(f->h, NULL) != 0)
+	if ((f->h = harness_new_started(NULL)) == NULL)
 		return (-1);
 	(void)snprintf(f->ep, sizeof(f->ep), "127.0.0.1:%u",
 	    (unsigned int)harness_port(f->h));

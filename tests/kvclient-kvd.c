@@ -36,8 +36,7 @@ setup_args(void **state, const char *const *args)
 {
 	struct fixture *x = calloc(1, sizeof(*x));
 
-	if (x == NULL || (x->h = harness_new()) == NULL ||
-	    harness_start(x->h, args) != 0)
+	if (x == NULL || (x->h = harness_new_started(args)) == NULL)
 		goto fail;
 	(void)snprintf(x->ep, sizeof(x->ep), "127.0.0.1:%u",
 	    (unsigned)harness_port(x->h));

@@ -33,8 +33,8 @@ setup(void **state)
 		return (-1);
 	(void)snprintf(x->tmp, sizeof(x->tmp), "%s/kvpc.XXXXXX",
 	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(x->tmp) == NULL || (x->h = harness_new()) == NULL ||
-	    harness_start(x->h, NULL) != 0) {
+	if (mkdtemp(x->tmp) == NULL ||
+	    (x->h = harness_new_started(NULL)) == NULL) {
 		harness_free(x->h);
 		free(x);
 		return (-1);

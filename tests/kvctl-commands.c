@@ -54,8 +54,7 @@ setup(void **state)
 	    fake_endpoint(dead));
 	fake_stop(dead);
 #else
-	if (s == NULL || (s->h = harness_new()) == NULL ||
-	    harness_start(s->h, NULL) != 0) {
+	if (s == NULL || (s->h = harness_new_started(NULL)) == NULL) {
 		if (s != NULL)
 			harness_free(s->h);
 		free(s);
@@ -569,8 +568,7 @@ setup_small(void **state)
 	static const char *const args[] = { "--max-value", "100", NULL };
 	struct server *s = calloc(1, sizeof(*s));
 
-	if (s == NULL || (s->h = harness_new()) == NULL ||
-	    harness_start(s->h, args) != 0) {
+	if (s == NULL || (s->h = harness_new_started(args)) == NULL) {
 		if (s != NULL)
 			harness_free(s->h);
 		free(s);

@@ -33,8 +33,7 @@ setup(void **state)
 	    "--max-key", "16", "--max-value", "100", NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || (f->h = harness_new()) == NULL ||
-	    harness_start(f->h, args) != 0 ||
+	if (f == NULL || (f->h = harness_new_started(args)) == NULL ||
 	    (f->witness = wire_connect(harness_port(f->h))) == NULL) {
 		if (f != NULL)
 			harness_free(f->h);

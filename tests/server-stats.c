@@ -34,16 +34,13 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *args[] = { "--metrics", NULL, NULL };
 
-	if (f == NULL || (f->h = harness_new()) == NULL) {
-		free(f);
+	if (f == NULL)
 		return (-1);
-	}
 	f->mport = harness_free_port();
 	snprintf(f->metrics, sizeof(f->metrics), "127.0.0.1:%u",
 	    (unsigned)f->mport);
 	args[1] = f->metrics;
-	if (harness_start(f->h, args) != 0) {
-		harness_free(f->h);
+	if ((f->h = harness_new_started(args)) == NULL) {
 		free(f);
 		return (-1);
 	}
