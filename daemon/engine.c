@@ -256,6 +256,7 @@ engine_open_io(const struct engine_config *cfg, const struct fileio *io,
 	sc.notify_arg = cfg->notify_arg;
 	sc.report = engine_report;
 	sc.report_arg = e;
+	sc.owner_writes = cfg->owner_flushes;
 	if ((e->syncer = syncer_start(&sc, e->last_seq)) == NULL) {
 		snprintf(err, errlen, "%s: cannot start the sync thread", e->dir);
 		r = ENGINE_ENOMEM;
@@ -684,6 +685,12 @@ engine_service(struct engine *e)
 	drain_log(e);
 	compactor_service(e);
 	drain_log(e);
+}
+
+void
+engine_flush(struct engine *e)
+{
+	syncer_flush(e->syncer);
 }
 
 void

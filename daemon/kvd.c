@@ -265,6 +265,7 @@ kvd_start(struct kvd *k)
 	ec.max_value = o->max_value;
 	ec.compact_ratio = o->compact_ratio;
 	ec.preallocate = o->preallocate;
+	ec.owner_flushes = 1;	/* the server flushes once per loop pass */
 	ec.notify = kvd_engine_notify;
 	ec.notify_arg = k->wake;
 	ec.log = kvd_engine_log;

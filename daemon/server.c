@@ -82,6 +82,8 @@ struct server {
 	struct evbuffer	*scratch;	/* one reply being built */
 	struct event	*accept_retry;	/* re-enable listeners after accept errors */
 	struct event	*drain_timer;
+	struct event	*flush_ev;	/* "before sleep": hand writes to the engine */
+	int		 flush_queued;
 	time_t		 last_reject_log;
 	int		 stopping;
 	void		(*done)(void *);
@@ -199,6 +201,16 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 	r->wait_seq = wait_seq;
 	r->cost = len + REPLY_OVERHEAD;
 	STAILQ_INSERT_TAIL(&c->held, r, link);
+	/*
+	 * Activated now, the flush joins the end of the active queue, so it
+	 * runs once after every read callback of this loop pass: all of the
+	 * pass's writes go to the engine (and, under never, to the file) in
+	 * one go, and the replies they hold leave in the same pass.
+	 */
+	if (!s->flush_queued) {
+		s->flush_queued = 1;
+		event_active(s->flush_ev, EV_TIMEOUT, 0);
+	}
 	c->held_bytes += r->cost;
 	if (!c->on_held) {
 		TAILQ_INSERT_TAIL(&s->held, c, held_link);
@@ -641,6 +653,18 @@ out:
 	return (rc);
 }
 
+static void
+server_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->flush_queued = 0;
+	engine_flush(s->cfg.engine);
+	server_durable(s);
+}
+
 int
 server_new(const struct server_config *cfg, struct server **out, char *err,
     size_t errlen)
@@ -656,6 +680,8 @@ server_new(const struct server_config *cfg, struct server **out, char *err,
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->held);
 	if ((s->scratch = evbuffer_new()) == NULL ||
+	    (s->flush_ev = event_new(cfg->base, -1, 0, server_flush_cb,
+	    s)) == NULL ||
 	    (s->accept_retry = evtimer_new(cfg->base, server_accept_retry_cb,
 	    s)) == NULL) {
 		snprintf(err, errlen, "server: out of memory");
@@ -767,6 +793,8 @@ server_free(struct server *s)
 		event_free(s->accept_retry);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
 	if (s->scratch != NULL)
 		evbuffer_free(s->scratch);
 	free(s);

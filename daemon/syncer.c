@@ -55,6 +55,8 @@ struct syncer {
 	uint64_t		 sync_target;
 	int			 stop;
 	int			 idle;		/* the thread waits for work */
+	int			 timed;		/* ... with the everysec clock running */
+	int			 busy;		/* someone is writing chunks (the token) */
 	_Atomic uint64_t	 written_seq;
 	_Atomic uint64_t	 synced_seq;
 	atomic_int		 failed;
@@ -266,8 +268,8 @@ syncer_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!atomic_load(&s->failed) && !has_work(s) &&
-		    !sync_due(s) && !s->stop) {
+		while (!atomic_load(&s->failed) && (s->busy ||
+		    (!has_work(s) && !sync_due(s) && !s->stop))) {
 			s->idle = 1;
 			if (s->cfg.policy == ENGINE_SYNC_EVERYSEC &&
 			    atomic_load(&s->written_seq) >
@@ -276,7 +278,9 @@ syncer_main(void *arg)
 
 				clock_gettime(CLOCK_REALTIME, &dl);
 				dl.tv_sec += 1;
+				s->timed = 1;
 				pthread_cond_timedwait(&s->work, &s->mu, &dl);
+				s->timed = 0;
 			} else
 				pthread_cond_wait(&s->work, &s->mu);
 			s->idle = 0;
@@ -285,6 +289,7 @@ syncer_main(void *arg)
 			break;
 		if (s->stop && !has_work(s) && !sync_due(s))
 			break;
+		s->busy = 1;
 
 		/* Take a snapshot of the work; appends may continue meanwhile. */
 		njobs = 0;
@@ -344,6 +349,7 @@ syncer_main(void *arg)
 		}
 		s->pending -= wrote;
 		free_done_chunks(s);
+		s->busy = 0;
 		pthread_cond_broadcast(&s->progress);
 		advanced = wrote > 0 || sealed ||
 		    atomic_load(&s->synced_seq) != before;
@@ -353,6 +359,7 @@ syncer_main(void *arg)
 			pthread_mutex_lock(&s->mu);
 		}
 	}
+	s->busy = 0;
 	pthread_cond_broadcast(&s->progress);
 	pthread_mutex_unlock(&s->mu);
 	return (NULL);
@@ -422,8 +429,11 @@ syncer_reserve(struct syncer *s, struct segment *seg, uint64_t off,
 	size_t cap;
 
 	pthread_mutex_lock(&s->mu);
-	while (s->pending > PENDING_MAX && !atomic_load(&s->failed))
+	while (s->pending > PENDING_MAX && !atomic_load(&s->failed)) {
+		/* Whoever writes, the thread can drain while the owner waits. */
+		pthread_cond_signal(&s->work);
 		pthread_cond_wait(&s->progress, &s->mu);
+	}
 	c = s->tail;
 	if (c == NULL || c->seg != seg || c->seal || c->off + c->len != off ||
 	    c->cap - c->len < len) {
@@ -463,7 +473,81 @@ syncer_commit(struct syncer *s, uint64_t seq)
 	s->pending += s->resv_len;
 	s->appended = seq;
 	s->resv = NULL;
-	if (s->idle)
+	/* An owner that flushes once per pass writes this itself. */
+	if (s->idle && !s->cfg.owner_writes)
+		pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Whether the sleeping thread has something to do after the owner's flush:
+ * a seal, writes the owner left (always, or behind a seal), a sync that is
+ * due or asked for, or, under everysec, a one-second clock to start.
+ */
+static int
+thread_needed(const struct syncer *s)
+{
+	if (has_work(s) || sync_due((struct syncer *)s))
+		return (1);
+	return (s->cfg.policy == ENGINE_SYNC_EVERYSEC && !s->timed &&
+	    atomic_load(&s->written_seq) > atomic_load(&s->synced_seq));
+}
+
+void
+syncer_flush(struct syncer *s)
+{
+	struct job jobs[MAX_JOBS];
+	struct chunk *c;
+	size_t njobs = 0, i, wrote = 0;
+	uint64_t target;
+
+	pthread_mutex_lock(&s->mu);
+	/*
+	 * Under always the thread writes and syncs in one go (the owner must
+	 * never wait for the disk); otherwise a pwrite into the page cache
+	 * is cheaper here than waking a thread on the same CPU and being
+	 * woken back.  Seals (truncate and fdatasync) stay with the thread.
+	 */
+	if (s->cfg.policy == ENGINE_SYNC_ALWAYS || s->busy ||
+	    atomic_load(&s->failed))
+		goto out;
+	target = atomic_load(&s->written_seq);
+	for (c = s->head; c != NULL && njobs < MAX_JOBS; c = c->next) {
+		if (c->done < c->len) {
+			jobs[njobs].c = c;
+			jobs[njobs].from = c->done;
+			jobs[njobs].to = c->len;
+			jobs[njobs].last_seq = c->last_seq;
+			jobs[njobs].seal = 0;
+			if (c->last_seq > target)
+				target = c->last_seq;
+			njobs++;
+		}
+		/* Nothing goes to the next segment until this one is sealed. */
+		if (c->seal && !c->sealdone)
+			break;
+	}
+	if (njobs == 0)
+		goto out;
+	s->busy = 1;
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < njobs; i++) {
+		if (run_job(s, &jobs[i]) != 0)
+			break;
+		wrote += jobs[i].to - jobs[i].from;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->busy = 0;
+	if (i == njobs) {
+		atomic_store(&s->written_seq, target);
+		for (i = 0; i < njobs; i++)
+			jobs[i].c->done = jobs[i].to;
+		s->pending -= wrote;
+		free_done_chunks(s);
+	}
+	pthread_cond_broadcast(&s->progress);
+out:
+	if (s->idle && thread_needed(s))
 		pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->mu);
 }
