@@ -164,6 +164,17 @@ int engine_get(struct engine *e, const void *key, size_t klen,
     void **value, size_t *vlen, uint64_t *seq);
 
 /*
+ * engine_get_ref(e, key, klen, value, vlen, seq):
+ * engine_get() without the copy: *value points at the verified value
+ * inside the engine (the segment's mapping or its read buffer), valid only
+ * until the next engine_* call on the owner thread; copy it (or encode it)
+ * before then.  Same returns as engine_get() except ENGINE_ENOMEM only
+ * when the record had to be read out of memory not yet written.
+ */
+int engine_get_ref(struct engine *e, const void *key, size_t klen,
+    const void **value, size_t *vlen, uint64_t *seq);
+
+/*
  * engine_iter(e, start, slen, start_exclusive, end, elen, prefix, plen,
  *     limit, keys_only, cb, arg, more, seq):
  * Call cb for up to limit keys (0: no limit) in ascending byte order, from
