@@ -1,11 +1,14 @@
 /*
  * server.c: listeners, connections, ordering, limits.  See server.h.
  *
- * Every connection keeps the replies it may not send yet in a FIFO of
- * held replies.  A reply goes straight to the connection's output only
- * when nothing is held before it and it needs no wait; otherwise it joins
- * the FIFO, so replies leave in request order.  Connections with held
- * replies sit on a server-wide list that server_durable() walks.
+ * Replies are encoded straight into the connection's output buffer, in
+ * request order.  Only its first `sendable' bytes may go out; the replies
+ * after them wait for durability, each described by a small marker (its
+ * length and the sequence number it waits for) in a FIFO.  A reply is
+ * sendable at once when nothing is held before it and it needs no wait.
+ * Releasing held replies only moves the `sendable' mark, so holding a
+ * reply costs no allocation and no copy.  Connections with held replies
+ * sit on a server-wide list that server_durable() walks.
  *
  * Socket I/O is done by hand rather than with bufferevents, the way Redis
  * does it, because at pipeline 1 the system calls per request are the
@@ -44,8 +47,9 @@
 #include "stats.h"
 
 /*
- * What a held reply costs beyond its bytes (the reply, its evbuffer and a
- * chain), so that a flood of tiny held replies is bounded too.
+ * What a held reply is charged beyond its bytes, so that a flood of tiny
+ * held replies is bounded too.  Its marker takes less; the price is kept
+ * where it was so the limits mean what they meant.
  */
 #define REPLY_OVERHEAD	256
 
@@ -58,12 +62,11 @@
 /* A frame announcing more than this many times max-frame is not our protocol. */
 #define FRAME_ABSURD_FACTOR	4
 
-struct reply {
-	STAILQ_ENTRY(reply) link;
-	struct evbuffer	*buf;
+/* A held reply: the next len bytes after the sendable ones. */
+struct held {
 	uint64_t	 id;
 	uint64_t	 wait_seq;
-	size_t		 cost;
+	size_t		 len;
 };
 
 struct conn {
@@ -79,8 +82,11 @@ struct conn {
 	time_t		 last_io;	/* for the idle sweep */
 	int		 reading;	/* rev is added */
 	int		 writing;	/* wev is added */
-	STAILQ_HEAD(, reply) held;
-	size_t		 held_bytes;
+	size_t		 sendable;	/* bytes at the head of out that may go */
+	struct held	*hq;		/* ring of held replies */
+	size_t		 hq_cap;
+	size_t		 hq_head;
+	size_t		 hq_n;
 	int		 on_held;
 	int		 paused;	/* not read: too much output pending */
 	int		 closing;	/* read no more; close once replies are out */
@@ -99,7 +105,7 @@ struct server {
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) held;
 	size_t		 nconns;
-	struct evbuffer	*scratch;	/* one reply being built */
+	struct evbuffer	*scratch;	/* held replies being settled */
 	struct event	*accept_retry;	/* re-enable listeners after accept errors */
 	struct event	*drain_timer;
 	struct event	*flush_ev;	/* "before sleep": hand writes to the engine */
@@ -120,7 +126,7 @@ static void conn_set_reading(struct conn *, int);
 static size_t
 conn_pending(const struct conn *c)
 {
-	return (evbuffer_get_length(c->out) + c->held_bytes);
+	return (evbuffer_get_length(c->out) + c->hq_n * REPLY_OVERHEAD);
 }
 
 static void
@@ -141,13 +147,7 @@ static void
 conn_free(struct conn *c)
 {
 	struct server *s = c->srv;
-	struct reply *r;
-
-	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
-		STAILQ_REMOVE_HEAD(&c->held, link);
-		evbuffer_free(r->buf);
-		free(r);
-	}
+	free(c->hq);
 	if (c->on_held)
 		TAILQ_REMOVE(&s->held, c, held_link);
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -168,8 +168,7 @@ conn_free(struct conn *c)
 static int
 conn_maybe_finish(struct conn *c)
 {
-	if (c->closing && STAILQ_EMPTY(&c->held) &&
-	    evbuffer_get_length(c->out) == 0) {
+	if (c->closing && c->hq_n == 0 && evbuffer_get_length(c->out) == 0) {
 		conn_free(c);
 		return (1);
 	}
@@ -194,33 +193,50 @@ conn_maybe_resume(struct conn *c)
 		event_active(c->rev, EV_READ, 0);
 }
 
+/* Append a held reply's marker, growing the ring.  Returns 0 or -1. */
+static int
+conn_hold(struct conn *c, uint64_t id, uint64_t wait_seq, size_t len)
+{
+	struct held *nq;
+	size_t i, cap;
+
+	if (c->hq_n == c->hq_cap) {
+		cap = c->hq_cap > 0 ? c->hq_cap * 2 : 16;
+		if ((nq = calloc(cap, sizeof(*nq))) == NULL)
+			return (-1);
+		for (i = 0; i < c->hq_n; i++)
+			nq[i] = c->hq[(c->hq_head + i) % c->hq_cap];
+		free(c->hq);
+		c->hq = nq;
+		c->hq_cap = cap;
+		c->hq_head = 0;
+	}
+	nq = &c->hq[(c->hq_head + c->hq_n) % c->hq_cap];
+	nq->id = id;
+	nq->wait_seq = wait_seq;
+	nq->len = len;
+	c->hq_n++;
+	return (0);
+}
+
 /*
- * Queue the reply in s->scratch behind c's earlier ones.  Returns 0, or -1
- * when out of memory.
+ * The last len bytes of c->out are the reply to request id: make them
+ * sendable, or hold them behind earlier ones or until wait_seq is durable.
+ * Returns 0, or -1 when out of memory.
  */
 static int
-conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
+conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq, size_t len)
 {
 	struct server *s = c->srv;
-	struct reply *r;
 	const char *why;
-	size_t len = evbuffer_get_length(s->scratch);
 
-	if (STAILQ_EMPTY(&c->held) &&
-	    (wait_seq == 0 || wait_seq <= engine_durable_seq(s->cfg.engine)))
-		return (evbuffer_add_buffer(c->out, s->scratch));
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return (-1);
-	if ((r->buf = evbuffer_new()) == NULL ||
-	    evbuffer_add_buffer(r->buf, s->scratch) != 0) {
-		evbuffer_free(r->buf);
-		free(r);
-		return (-1);
+	if (c->hq_n == 0 &&
+	    (wait_seq == 0 || wait_seq <= engine_durable_seq(s->cfg.engine))) {
+		c->sendable += len;
+		return (0);
 	}
-	r->id = id;
-	r->wait_seq = wait_seq;
-	r->cost = len + REPLY_OVERHEAD;
-	STAILQ_INSERT_TAIL(&c->held, r, link);
+	if (conn_hold(c, id, wait_seq, len) != 0)
+		return (-1);
 	/*
 	 * Activated now, the flush joins the end of the active queue, so it
 	 * runs once after every read callback of this loop pass: all of the
@@ -231,7 +247,6 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 		s->flush_queued = 1;
 		event_active(s->flush_ev, EV_TIMEOUT, 0);
 	}
-	c->held_bytes += r->cost;
 	if (!c->on_held) {
 		TAILQ_INSERT_TAIL(&s->held, c, held_link);
 		c->on_held = 1;
@@ -246,38 +261,66 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 }
 
 /*
- * Send c's held replies that durable covers.  When the engine has turned
- * read-only (why != NULL), a write past durable will never be durable:
- * its reply (and that of a read that saw it) becomes UNAVAILABLE.
+ * The engine turned read-only: cut the held replies out of c->out and put
+ * them back one by one, each either as it was (durable) or replaced by
+ * UNAVAILABLE.  Rare, so it may copy.  Returns 0, or -1 when out of memory.
+ */
+static int
+conn_settle(struct conn *c, uint64_t durable, const char *why)
+{
+	struct server *s = c->srv;
+	struct evbuffer *tail = s->scratch;
+	struct held *h;
+	char msg[300];
+	int rc = 0;
+
+	evbuffer_drain(tail, evbuffer_get_length(tail));
+	if (evbuffer_remove_buffer(c->out, tail,
+	    evbuffer_get_length(c->out) - c->sendable) < 0)
+		return (-1);
+	snprintf(msg, sizeof(msg), "write not made durable: %s", why);
+	for (; c->hq_n > 0 && rc == 0; c->hq_n--) {
+		h = &c->hq[c->hq_head];
+		c->hq_head = (c->hq_head + 1) % c->hq_cap;
+		if (h->wait_seq <= durable)
+			rc = evbuffer_remove_buffer(tail, c->out, h->len) ==
+			    (int)h->len ? 0 : -1;
+		else {
+			evbuffer_drain(tail, h->len);
+			rc = dispatch_unavailable(s->cfg.dispatch, c->out,
+			    h->id, msg);
+		}
+	}
+	c->sendable = evbuffer_get_length(c->out);
+	return (rc);
+}
+
+/*
+ * Make sendable c's held replies that durable covers.  When the engine
+ * has turned read-only (why != NULL), a write past durable will never be
+ * durable: its reply (and that of a read that saw it) becomes UNAVAILABLE.
  * Returns 0, or -1 when out of memory.
  */
 static int
 conn_release(struct conn *c, uint64_t durable, const char *why)
 {
 	struct server *s = c->srv;
-	struct evbuffer *out = c->out;
-	struct reply *r;
-	char msg[300];
-	int rc = 0;
+	struct held *h;
 
-	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
-		if (r->wait_seq <= durable)
-			rc = evbuffer_add_buffer(out, r->buf);
-		else if (why != NULL) {
-			snprintf(msg, sizeof(msg),
-			    "write not made durable: %s", why);
-			rc = dispatch_unavailable(s->cfg.dispatch, out, r->id,
-			    msg);
-		} else
+	while (c->hq_n > 0) {
+		h = &c->hq[c->hq_head];
+		if (h->wait_seq > durable) {
+			if (why == NULL)
+				break;
+			if (conn_settle(c, durable, why) != 0)
+				return (-1);
 			break;
-		STAILQ_REMOVE_HEAD(&c->held, link);
-		c->held_bytes -= r->cost;
-		evbuffer_free(r->buf);
-		free(r);
-		if (rc != 0)
-			return (-1);
+		}
+		c->sendable += h->len;
+		c->hq_head = (c->hq_head + 1) % c->hq_cap;
+		c->hq_n--;
 	}
-	if (STAILQ_EMPTY(&c->held) && c->on_held) {
+	if (c->hq_n == 0 && c->on_held) {
 		TAILQ_REMOVE(&s->held, c, held_link);
 		c->on_held = 0;
 	}
@@ -305,9 +348,10 @@ conn_process(struct conn *c)
 	const uint8_t *data;
 	enum frame_status fs;
 	uint64_t announced;
-	size_t len, pending;
+	size_t len, pending, before;
 
 	while (!c->closing && !c->paused) {
+		before = evbuffer_get_length(c->out);
 		fs = frame_decode(c->dec, in, &data, &len);
 		if (fs == FRAME_AGAIN)
 			break;
@@ -315,7 +359,7 @@ conn_process(struct conn *c)
 			announced = frame_rejected_len(c->dec);
 			stats_add(s->cfg.stats, STATS_FRAMES_TOO_LARGE, 1);
 			memset(&r, 0, sizeof(r));
-			if (dispatch_too_large(s->cfg.dispatch, s->scratch,
+			if (dispatch_too_large(s->cfg.dispatch, c->out,
 			    announced, s->cfg.max_frame) != 0)
 				return (-1);
 			if (announced > (uint64_t)FRAME_ABSURD_FACTOR *
@@ -333,7 +377,7 @@ conn_process(struct conn *c)
 			}
 		} else {
 			if (dispatch_request(s->cfg.dispatch, data, len,
-			    s->scratch, &r) != 0)
+			    c->out, &r) != 0)
 				return (-1);
 			frame_consume(c->dec, in);
 			if (r.close) {
@@ -343,7 +387,8 @@ conn_process(struct conn *c)
 				conn_stop_reading(c);
 			}
 		}
-		if (conn_reply(c, r.id, r.wait_seq) != 0)
+		if (conn_reply(c, r.id, r.wait_seq,
+		    evbuffer_get_length(c->out) - before) != 0)
 			return (-1);
 		pending = conn_pending(c);
 		if (pending > s->cfg.output_hard_limit) {
@@ -364,19 +409,19 @@ conn_process(struct conn *c)
 }
 
 /*
- * Write what c's output holds, without waiting: one writev() for the
- * replies of the whole pass.  Whatever the socket does not take waits for
+ * Write the sendable head of c's output without waiting: one writev()
+ * for the replies of the whole pass.  Whatever the socket does not take waits for
  * the write event, which is registered only then.  Returns 0, or -1 when
  * the connection is broken and must be dropped.
  */
 static int
 conn_send(struct conn *c)
 {
-	size_t left = evbuffer_get_length(c->out);
+	size_t left = c->sendable;
 	int n;
 
 	if (left > 0) {
-		n = evbuffer_write(c->out, c->fd);
+		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)left);
 		if (n < 0) {
 			if (!RETRIABLE(errno)) {
 				log_debug("client %s: %s", c->peer,
@@ -387,6 +432,7 @@ conn_send(struct conn *c)
 			stats_add(c->srv->cfg.stats, STATS_BYTES_OUT, (int64_t)n);
 			c->last_io = c->srv->now;
 			left -= (size_t)n;
+			c->sendable = left;
 		}
 	}
 	if (left > 0 && !c->writing) {
@@ -571,7 +617,6 @@ server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->srv = s;
-	STAILQ_INIT(&c->held);
 	memcpy(c->peer, peer, sizeof(c->peer));
 	if ((c->dec = frame_decoder_new(s->cfg.max_frame)) == NULL)
 		goto fail;
