@@ -22,6 +22,7 @@
 #include "daemon/scan.h"
 #include "daemon/segment.h"
 #include "daemon/syncer.h"
+#include "daemon/vec.h"
 
 /* Index lookups per hold of ilock, and index moves per engine_service(). */
 #define LOOKUP_BATCH	256
@@ -60,7 +61,7 @@ struct cjob {
 	struct segment	 *out;
 	struct move	 *moves;
 	size_t		  nmoves;
-	size_t		  movecap;
+	struct vec	  movemem;	/* where moves lives */
 	size_t		  switched;
 	uint64_t	  out_tomb;
 	int		  drop_out;	/* the output holds nothing: remove it last */
@@ -190,37 +191,14 @@ out_append(struct outbuf *ob, const uint8_t *rec, size_t n)
 static int
 add_move(struct cjob *j, uint32_t old_seg, uint32_t old_off, uint32_t new_off)
 {
-	struct move *m;
-	size_t cap;
-
-	if (j->nmoves == j->movecap) {
-		cap = j->movecap ? j->movecap * 2 : 4096;
-		if ((m = realloc(j->moves, cap * sizeof(*m))) == NULL)
-			return (-1);
-		j->moves = m;
-		j->movecap = cap;
-	}
+	if (vec_reserve(&j->movemem, (j->nmoves + 1) * sizeof(struct move)) !=
+	    0)
+		return (-1);
+	j->moves = j->movemem.p;
 	j->moves[j->nmoves].old_seg = old_seg;
 	j->moves[j->nmoves].old_off = old_off;
 	j->moves[j->nmoves].new_off = new_off;
 	j->nmoves++;
-	return (0);
-}
-
-static int
-push_ent(struct scan *s, const struct hint_entry *e)
-{
-	struct hint_entry *n;
-	size_t cap;
-
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 4096;
-		if ((n = realloc(s->ents, cap * sizeof(*n))) == NULL)
-			return (-1);
-		s->ents = n;
-		s->cap = cap;
-	}
-	s->ents[s->n++] = *e;
 	return (0);
 }
 
@@ -294,7 +272,7 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 				goto out;
 			he = *en;
 			he.off = (uint32_t)at;
-			if (push_ent(ents, &he) != 0)
+			if (scan_push(ents, &he) != 0)
 				goto nomem;
 			if (en->type == RECORD_PUT) {
 				if (add_move(j, (uint32_t)in->id, en->off,
@@ -355,6 +333,7 @@ run_compact(struct compactor *c, struct cjob *j)
 	const struct fileio *io = e->io;
 	struct outbuf ob;
 	struct scan ents;
+	struct vec outmem;
 	struct segment *out = NULL;
 	char tmp[SEGMENT_NAME_MAX], name[SEGMENT_NAME_MAX], err[256];
 	uint64_t *ids = NULL, dep = 0, minseq = 0, maxseq = 0;
@@ -363,9 +342,10 @@ run_compact(struct compactor *c, struct cjob *j)
 
 	memset(&ob, 0, sizeof(ob));
 	memset(&ents, 0, sizeof(ents));
+	memset(&outmem, 0, sizeof(outmem));
 	segment_filename(tmp, j->out_id, SEGMENT_FILE_TMP);
 	segment_filename(name, j->out_id, SEGMENT_FILE_SEG);
-	if ((ob.buf = malloc(OUTBUF_SIZE)) == NULL) {
+	if (vec_reserve(&outmem, OUTBUF_SIZE) != 0) {
 		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 		goto fail;
 	}
@@ -381,6 +361,7 @@ run_compact(struct compactor *c, struct cjob *j)
 	}
 	ob.e = e;
 	ob.out = out;
+	ob.buf = outmem.p;
 	ob.off = out->hdr_len;
 	for (i = 0; i < j->nin; i++)
 		if (copy_input(c, j, j->in[i], &ob, &ents, &dep) != 0)
@@ -456,7 +437,7 @@ run_compact(struct compactor *c, struct cjob *j)
 	atomic_store(&out->sealed, 1);
 	j->out = out;
 	free(ids);
-	free(ob.buf);
+	vec_free(&outmem);
 	scan_free(&ents);
 	return (0);
 fail:
@@ -471,7 +452,7 @@ fail:
 	/* A committed output stays: recovery finishes the job at the next open. */
 	segment_free(out);
 	free(ids);
-	free(ob.buf);
+	vec_free(&outmem);
 	scan_free(&ents);
 	return (-1);
 }
@@ -598,7 +579,7 @@ job_free(struct engine *e, struct cjob *j)
 		segment_free(j->out);
 	free(j->in);
 	free(j->in_ids);
-	free(j->moves);
+	vec_free(&j->movemem);
 	free(j);
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/hint.h"
 #include "daemon/record.h"
 #include "daemon/segment.h"
+#include "daemon/vec.h"
 
 int
 hint_write(int dirfd, const struct fileio *io, const struct segment *seg,
@@ -24,7 +25,8 @@ hint_write(int dirfd, const struct fileio *io, const struct segment *seg,
     uint64_t max_seq, char *err, size_t errlen)
 {
 	char name[SEGMENT_NAME_MAX], tmp[SEGMENT_NAME_MAX + 8];
-	uint8_t *buf = NULL, *p;
+	struct vec mem = { NULL, 0 };
+	uint8_t *buf, *p;
 	size_t len = HINT_HEADER_SIZE + HINT_TRAILER_SIZE, i;
 	int fd = -1;
 
@@ -32,10 +34,11 @@ hint_write(int dirfd, const struct fileio *io, const struct segment *seg,
 		len += HINT_ENTRY_BASE + ents[i].klen;
 	segment_filename(name, seg->id, SEGMENT_FILE_HINT);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	if ((buf = malloc(len)) == NULL) {
+	if (vec_reserve(&mem, len) != 0) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return (-1);
 	}
+	buf = mem.p;
 	p = buf;
 	memcpy(p, HINT_MAGIC, 8);
 	le16_put(p + 8, HINT_VERSION);
@@ -83,13 +86,13 @@ hint_write(int dirfd, const struct fileio *io, const struct segment *seg,
 		    strerror(errno));
 		goto err;
 	}
-	free(buf);
+	vec_free(&mem);
 	return (0);
 err:
 	if (fd >= 0)
 		close(fd);
 	(void)io->unlinkat(io->arg, dirfd, tmp);
-	free(buf);
+	vec_free(&mem);
 	return (-1);
 }
 

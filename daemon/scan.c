@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/record.h"
@@ -25,19 +24,12 @@ scan_is_zero(const uint8_t *p, uint64_t n)
 	return (1);
 }
 
-static int
-push(struct scan *s, const struct hint_entry *e)
+int
+scan_push(struct scan *s, const struct hint_entry *e)
 {
-	struct hint_entry *n;
-	size_t cap;
-
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 1024;
-		if ((n = realloc(s->ents, cap * sizeof(*n))) == NULL)
-			return (-1);
-		s->ents = n;
-		s->cap = cap;
-	}
+	if (vec_reserve(&s->mem, (s->n + 1) * sizeof(*e)) != 0)
+		return (-1);
+	s->ents = s->mem.p;
 	s->ents[s->n++] = *e;
 	return (0);
 }
@@ -81,7 +73,7 @@ scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
 			e.vlen = h.vlen;
 			e.type = h.type;
 			e.seq = h.seq;
-			if (push(s, &e) != 0)
+			if (scan_push(s, &e) != 0)
 				return (-1);
 		}
 		if (s->min_seq == 0 || h.seq < s->min_seq)
@@ -97,9 +89,8 @@ scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
 }
 
 static int
-entcmp(const void *a, const void *b)
+entcmp(const struct hint_entry *x, const struct hint_entry *y)
 {
-	const struct hint_entry *x = a, *y = b;
 	size_t n = x->klen < y->klen ? x->klen : y->klen;
 	int c = memcmp(x->key, y->key, n);
 
@@ -111,6 +102,61 @@ entcmp(const void *a, const void *b)
 	return ((x->seq < y->seq) - (x->seq > y->seq));
 }
 
+static void
+swap(struct hint_entry *a, struct hint_entry *b)
+{
+	struct hint_entry t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * In-place quicksort (median of three, insertion sort below 16, recursion
+ * on the smaller side): qsort's merge sort would want a second array as
+ * large as the first.
+ */
+static void
+sort_ents(struct hint_entry *v, size_t n)
+{
+	size_t i, j, mid;
+
+	while (n > 16) {
+		mid = n / 2;
+		if (entcmp(&v[mid], &v[0]) < 0)
+			swap(&v[mid], &v[0]);
+		if (entcmp(&v[n - 1], &v[0]) < 0)
+			swap(&v[n - 1], &v[0]);
+		if (entcmp(&v[n - 1], &v[mid]) < 0)
+			swap(&v[n - 1], &v[mid]);
+		swap(&v[mid], &v[n - 2]);
+		/* v[0] <= pivot (v[n-2]) <= v[n-1]: Hoare partition of [1, n-2). */
+		i = 0;
+		j = n - 2;
+		for (;;) {
+			while (entcmp(&v[++i], &v[n - 2]) < 0)
+				;
+			while (entcmp(&v[n - 2], &v[--j]) < 0)
+				;
+			if (i >= j)
+				break;
+			swap(&v[i], &v[j]);
+		}
+		swap(&v[i], &v[n - 2]);
+		if (i < n - i - 1) {
+			sort_ents(v, i);
+			v += i + 1;
+			n -= i + 1;
+		} else {
+			sort_ents(v + i + 1, n - i - 1);
+			n = i;
+		}
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && entcmp(&v[j], &v[j - 1]) < 0; j--)
+			swap(&v[j], &v[j - 1]);
+}
+
 int
 scan_newest(struct scan *s)
 {
@@ -118,7 +164,7 @@ scan_newest(struct scan *s)
 
 	if (s->n == 0)
 		return (0);
-	qsort(s->ents, s->n, sizeof(s->ents[0]), entcmp);
+	sort_ents(s->ents, s->n);
 	for (i = 1, j = 0; i < s->n; i++) {
 		if (s->ents[i].klen == s->ents[j].klen &&
 		    memcmp(s->ents[i].key, s->ents[j].key, s->ents[i].klen) == 0)
@@ -132,7 +178,7 @@ scan_newest(struct scan *s)
 void
 scan_free(struct scan *s)
 {
-	free(s->ents);
+	vec_free(&s->mem);
 	s->ents = NULL;
-	s->n = s->cap = 0;
+	s->n = 0;
 }

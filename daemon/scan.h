@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "daemon/hint.h"
+#include "daemon/vec.h"
 
 enum scan_tail {
 	SCAN_CLEAN,	/* the records end exactly at the end of the file */
@@ -25,7 +26,7 @@ enum scan_tail {
 struct scan {
 	struct hint_entry	*ents;		/* every valid record, in file order */
 	size_t			 n;
-	size_t			 cap;
+	struct vec		 mem;		/* where ents lives */
 	uint64_t		 end;		/* offset after the last valid record */
 	uint64_t		 min_seq;	/* 0 when no records */
 	uint64_t		 max_seq;
@@ -46,10 +47,13 @@ int scan_segment(const uint8_t *map, uint64_t size, uint64_t start,
 
 /*
  * scan_newest(s):
- * Sort s->ents by key and keep only the newest record of each key (the
- * order hint_write wants).  Returns 0, or -1 when memory is short.
+ * Sort s->ents by key (in place) and keep only the newest record of each
+ * key: the order hint_write wants.  Returns 0.
  */
 int scan_newest(struct scan *s);
+
+/* scan_push(s, e): append e to s->ents.  Returns 0, or -1 when memory is short. */
+int scan_push(struct scan *s, const struct hint_entry *e);
 
 /* scan_is_zero(p, n): 1 when n bytes at p are all zero. */
 int scan_is_zero(const uint8_t *p, uint64_t n);

@@ -58,8 +58,9 @@ void syncer_stop(struct syncer *s);
 /*
  * syncer_reserve(s, seg, off, len):
  * Room for len bytes destined for seg at file offset off (which must follow
- * the last reservation for seg).  Holds the syncer's lock until
- * syncer_commit(); returns NULL (lock released) when memory is short.
+ * the last reservation for seg); fill it, then call syncer_commit().  Only
+ * the owner thread appends, and usually without taking a lock.  Waits while
+ * too much is unwritten.  Returns NULL when memory is short.
  */
 uint8_t *syncer_reserve(struct syncer *s, struct segment *seg, uint64_t off,
     size_t len);

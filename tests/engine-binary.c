@@ -204,6 +204,38 @@ test_value_larger_than_segment(void **state)
 	tenv_done(&t);
 }
 
+/* A newest segment already at the (now smaller) segment size is sealed at open. */
+static void
+test_segment_size_shrunk(void **state)
+{
+	struct tenv t;
+	char k[16];
+	int i;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	t.cfg.segment_size = 1 << 20;
+	assert_int_equal(tenv_open(&t), 0);
+	for (i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "key%03d", i);
+		tenv_put(&t, k, "a value of some thirty bytes..");
+	}
+	tenv_close(&t);
+	t.cfg.segment_size = 4096;
+	assert_int_equal(tenv_open(&t), 0);
+	tenv_put(&t, "after", "shrink");
+	tenv_wait_idle(&t);
+	tenv_reopen(&t);
+	assert_true(tenv_log_has(&t, " 0 scanned"));
+	for (i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "key%03d", i);
+		assert_int_equal(tenv_get_eq(&t, k,
+		    "a value of some thirty bytes.."), 0);
+	}
+	assert_int_equal(tenv_get_eq(&t, "after", "shrink"), 0);
+	tenv_done(&t);
+}
+
 /* A second engine on the same directory is refused with a clear line. */
 static void
 test_lock(void **state)
@@ -234,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_overwrite_delete_reopen),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_value_larger_than_segment),
+		cmocka_unit_test(test_segment_size_shrunk),
 		cmocka_unit_test(test_lock),
 	};
 

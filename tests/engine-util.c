@@ -23,6 +23,51 @@
 #include "daemon/segment.h"
 #include "tests/engine-util.h"
 
+/*
+ * Temporary directories not yet removed, so that a test that fails (cmocka
+ * jumps out of it, past tenv_done) still leaves nothing behind: the
+ * program's exit removes them.  Test-program state, like cmocka's own.
+ */
+#define MAX_ROOTS	64
+static char *live_roots[MAX_ROOTS];
+static int cleanup_registered;
+
+static void
+remove_live_roots(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_ROOTS; i++)
+		if (live_roots[i] != NULL) {
+			tenv_rmtree(live_roots[i]);
+			free(live_roots[i]);
+			live_roots[i] = NULL;
+		}
+}
+
+static void
+track_root(const char *root, int add)
+{
+	int i;
+
+	if (!cleanup_registered) {
+		atexit(remove_live_roots);
+		cleanup_registered = 1;
+	}
+	for (i = 0; i < MAX_ROOTS; i++) {
+		if (add && live_roots[i] == NULL) {
+			live_roots[i] = strdup(root);
+			return;
+		}
+		if (!add && live_roots[i] != NULL &&
+		    strcmp(live_roots[i], root) == 0) {
+			free(live_roots[i]);
+			live_roots[i] = NULL;
+			return;
+		}
+	}
+}
+
 static void
 on_notify(void *arg)
 {
@@ -64,6 +109,7 @@ tenv_init(struct tenv *t, enum engine_sync sync)
 	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	if (mkdtemp(t->root) == NULL)
 		fail_msg("mkdtemp %s: %s", t->root, strerror(errno));
+	track_root(t->root, 1);
 	snprintf(t->dir, sizeof(t->dir), "%s/data", t->root);
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
@@ -138,6 +184,7 @@ tenv_done(struct tenv *t)
 {
 	tenv_close(t);
 	tenv_rmtree(t->root);
+	track_root(t->root, 0);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 }

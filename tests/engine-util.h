@@ -28,7 +28,10 @@ struct tenv {
 	char			 err[512];	/* engine_open's last error line */
 };
 
-/* tenv_init(t, sync): a fresh temp dir and a config with small segments. */
+/*
+ * tenv_init(t, sync): a fresh temp dir and a config with small segments.
+ * The dir is removed by tenv_done(), or at exit if a failed test skipped it.
+ */
 void tenv_init(struct tenv *t, enum engine_sync sync);
 
 /* tenv_open(t): engine_open(&t->cfg) into t->e (log cleared); returns its code. */
