@@ -256,6 +256,7 @@ engine_open_io(const struct engine_config *cfg, const struct fileio *io,
 	sc.notify_arg = cfg->notify_arg;
 	sc.report = engine_report;
 	sc.report_arg = e;
+	sc.owner_writes = cfg->owner_flushes;
 	if ((e->syncer = syncer_start(&sc, e->last_seq)) == NULL) {
 		snprintf(err, errlen, "%s: cannot start the sync thread", e->dir);
 		r = ENGINE_ENOMEM;
@@ -549,12 +550,11 @@ read_record(struct engine *e, const struct btree_loc *loc, const uint8_t *key,
 }
 
 int
-engine_get(struct engine *e, const void *key, size_t klen, void **value,
-    size_t *vlen, uint64_t *seq)
+engine_get_ref(struct engine *e, const void *key, size_t klen,
+    const void **value, size_t *vlen, uint64_t *seq)
 {
 	struct btree_loc loc;
 	const uint8_t *rec;
-	void *v;
 	int r;
 
 	*value = NULL;
@@ -568,13 +568,31 @@ engine_get(struct engine *e, const void *key, size_t klen, void **value,
 	}
 	if ((r = read_record(e, &loc, key, klen, &rec)) != 0)
 		return (r);
-	if ((v = malloc(loc.vlen > 0 ? loc.vlen : 1)) == NULL)
-		return (ENGINE_ENOMEM);
-	memcpy(v, rec + RECORD_HEADER_SIZE + klen, loc.vlen);
-	*value = v;
+	*value = rec + RECORD_HEADER_SIZE + klen;
 	*vlen = loc.vlen;
 	if (seq != NULL)
 		*seq = loc.seq;
+	return (0);
+}
+
+int
+engine_get(struct engine *e, const void *key, size_t klen, void **value,
+    size_t *vlen, uint64_t *seq)
+{
+	const void *ref;
+	size_t n;
+	void *v;
+	int r;
+
+	*value = NULL;
+	*vlen = 0;
+	if ((r = engine_get_ref(e, key, klen, &ref, &n, seq)) != 0)
+		return (r);
+	if ((v = malloc(n > 0 ? n : 1)) == NULL)
+		return (ENGINE_ENOMEM);
+	memcpy(v, ref, n);
+	*value = v;
+	*vlen = n;
 	return (0);
 }
 
@@ -684,6 +702,12 @@ engine_service(struct engine *e)
 	drain_log(e);
 	compactor_service(e);
 	drain_log(e);
+}
+
+void
+engine_flush(struct engine *e)
+{
+	syncer_flush(e->syncer);
 }
 
 void

@@ -76,6 +76,12 @@ struct engine_config {
 	uint32_t	 max_value;	/* largest value in bytes (0: default 64 MiB) */
 	double		 compact_ratio;	/* compact a sealed segment when dead/total exceeds this (0: default 0.5) */
 	int		 preallocate;	/* fallocate new segments (faster fdatasync) */
+	/*
+	 * Nonzero: the owner calls engine_flush() after each pass of its
+	 * loop (Redis's "before sleep"), so appends do not wake the sync
+	 * thread one by one.  Zero: every append wakes it.
+	 */
+	int		 owner_flushes;
 
 	/* Called from the engine's threads when engine_service() has work. */
 	void		(*notify)(void *arg);
@@ -158,6 +164,17 @@ int engine_get(struct engine *e, const void *key, size_t klen,
     void **value, size_t *vlen, uint64_t *seq);
 
 /*
+ * engine_get_ref(e, key, klen, value, vlen, seq):
+ * engine_get() without the copy: *value points at the verified value
+ * inside the engine (the segment's mapping or its read buffer), valid only
+ * until the next engine_* call on the owner thread; copy it (or encode it)
+ * before then.  Same returns as engine_get() except ENGINE_ENOMEM only
+ * when the record had to be read out of memory not yet written.
+ */
+int engine_get_ref(struct engine *e, const void *key, size_t klen,
+    const void **value, size_t *vlen, uint64_t *seq);
+
+/*
  * engine_iter(e, start, slen, start_exclusive, end, elen, prefix, plen,
  *     limit, keys_only, cb, arg, more, seq):
  * Call cb for up to limit keys (0: no limit) in ascending byte order, from
@@ -190,6 +207,21 @@ uint64_t engine_durable_seq(const struct engine *e);
  * compaction's index switch).  Call it from the owner thread after notify.
  */
 void engine_service(struct engine *e);
+
+/*
+ * engine_flush(e):
+ * Hand over every write appended since the last call, once per pass of the
+ * owner's loop (cfg->owner_flushes).  Under "never" and "everysec" the
+ * calling thread writes them to the segment itself (one pwrite per 1 MiB
+ * of records), so when it returns engine_durable_seq() usually covers them
+ * and held replies can go out at once, with no thread hand-off; when the
+ * sync thread is busy (a seal, the once-a-second sync) it writes them
+ * instead and notifies.  Under "always" it wakes the sync thread once for
+ * all of them (group commit) and never waits for the disk.  A failed write
+ * turns the engine read-only and calls notify (from the calling thread,
+ * for once) before this returns.  Cheap when nothing was appended.
+ */
+void engine_flush(struct engine *e);
 
 /*
  * engine_sync(e):

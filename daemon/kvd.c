@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "dispatch.h"
 #include "engine.h"
@@ -38,6 +38,7 @@ struct kvd {
 	struct options	 opts;
 	struct event_base *base;
 	struct event	*wake;		/* the engine has news */
+	int		 wake_fd;	/* eventfd the engine's threads write to */
 	struct event	*sig_term;
 	struct event	*sig_int;
 	struct event	*sig_hup;
@@ -69,11 +70,19 @@ kvd_fail(struct kvd *k, const char *fmt, ...)
 	return (KVD_EXIT_RUNTIME);
 }
 
-/* Called from the engine's threads: only wake the loop. */
+/*
+ * Called from the engine's threads: only wake the loop.  An eventfd rather
+ * than event_active() from another thread, so that libevent needs no locks
+ * at all (they cost on every event operation of every request).
+ */
 static void
 kvd_engine_notify(void *arg)
 {
-	event_active(arg, EV_READ, 0);
+	struct kvd *k = arg;
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is full: the loop will wake anyway. */
+	(void)!write(k->wake_fd, &one, sizeof(one));
 }
 
 static void
@@ -114,9 +123,10 @@ static void
 kvd_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct kvd *k = arg;
+	uint64_t n;
 
-	(void)fd;
 	(void)what;
+	(void)!read(fd, &n, sizeof(n));	/* reset the counter */
 	engine_service(k->engine);
 	if (k->server != NULL)
 		server_durable(k->server);
@@ -242,10 +252,12 @@ kvd_start(struct kvd *k)
 	char err[1024];
 	int rc;
 
-	if (evthread_use_pthreads() != 0)
-		return (kvd_fail(k, "libevent: no thread support"));
+	if ((k->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return (kvd_fail(k, "eventfd: %s", strerror(errno)));
 	if ((k->base = event_base_new()) == NULL ||
-	    (k->wake = event_new(k->base, -1, 0, kvd_wake_cb, k)) == NULL ||
+	    (k->wake = event_new(k->base, k->wake_fd, EV_READ | EV_PERSIST,
+	    kvd_wake_cb, k)) == NULL ||
+	    event_add(k->wake, NULL) != 0 ||
 	    (k->stats = stats_new()) == NULL)
 		return (kvd_fail(k, "out of memory"));
 	k->sig_term = evsignal_new(k->base, SIGTERM, kvd_signal_cb, k);
@@ -265,8 +277,9 @@ kvd_start(struct kvd *k)
 	ec.max_value = o->max_value;
 	ec.compact_ratio = o->compact_ratio;
 	ec.preallocate = o->preallocate;
+	ec.owner_flushes = 1;	/* the server flushes once per loop pass */
 	ec.notify = kvd_engine_notify;
-	ec.notify_arg = k->wake;
+	ec.notify_arg = k;
 	ec.log = kvd_engine_log;
 	ec.log_arg = k;
 	err[0] = '\0';
@@ -340,6 +353,8 @@ kvd_stop(struct kvd *k)
 		event_free(k->sig_hup);
 	if (k->wake != NULL)
 		event_free(k->wake);
+	if (k->wake_fd >= 0)
+		close(k->wake_fd);
 	if (k->base != NULL)
 		event_base_free(k->base);
 	stats_free(k->stats);
@@ -354,6 +369,7 @@ main(int argc, char *argv[])
 
 	memset(&k, 0, sizeof(k));
 	k.ready_fd = -1;
+	k.wake_fd = -1;
 	/* A client that goes away mid-reply must cost an EPIPE, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -55,7 +55,7 @@ struct options {
 	struct endpoint	 metrics;
 	uint64_t	 segment_size;	/* 0: the engine's default */
 	double		 compact_ratio;	/* 0: the engine's default */
-	int		 preallocate;
+	int		 preallocate;	/* default on */
 };
 
 /* Defaults (kvd(8) and kv-protocol(7) document them). */

@@ -1,11 +1,23 @@
 /*
  * server.c: listeners, connections, ordering, limits.  See server.h.
  *
- * Every connection keeps the replies it may not send yet in a FIFO of
- * held replies.  A reply goes straight to the bufferevent's output only
- * when nothing is held before it and it needs no wait; otherwise it joins
- * the FIFO, so replies leave in request order.  Connections with held
- * replies sit on a server-wide list that server_durable() walks.
+ * Replies are encoded straight into the connection's output buffer, in
+ * request order.  Only its first `sendable' bytes may go out; the replies
+ * after them wait for durability, each described by a small marker (its
+ * length and the sequence number it waits for) in a FIFO.  A reply is
+ * sendable at once when nothing is held before it and it needs no wait.
+ * Releasing held replies only moves the `sendable' mark, so holding a
+ * reply costs no allocation and no copy.  Connections with held replies
+ * sit on a server-wide list that server_durable() walks.
+ *
+ * Socket I/O is done by hand rather than with bufferevents, the way Redis
+ * does it, because at pipeline 1 the system calls per request are the
+ * cost: a persistent read event per connection (never re-armed), one
+ * read() into the input evbuffer's free space (no FIONREAD), and the
+ * replies of a whole pass written with one writev() at its end.  A write
+ * event is registered only while output is left over.  Idle connections
+ * are found by a sweep once a second rather than by a timer re-armed on
+ * every request.
  */
 #include "config.h"
 
@@ -18,11 +30,11 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -35,32 +47,46 @@
 #include "stats.h"
 
 /*
- * What a held reply costs beyond its bytes (the reply, its evbuffer and a
- * chain), so that a flood of tiny held replies is bounded too.
+ * What a held reply is charged beyond its bytes, so that a flood of tiny
+ * held replies is bounded too.  Its marker takes less; the price is kept
+ * where it was so the limits mean what they meant.
  */
 #define REPLY_OVERHEAD	256
+
+/* A read or write that failed only because it would block. */
+#define RETRIABLE(e)	((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
+
+/* Bytes asked of one read(): what a bufferevent would read at most. */
+#define READ_SIZE	16384
 
 /* A frame announcing more than this many times max-frame is not our protocol. */
 #define FRAME_ABSURD_FACTOR	4
 
-struct reply {
-	STAILQ_ENTRY(reply) link;
-	struct evbuffer	*buf;
+/* A held reply: the next len bytes after the sendable ones. */
+struct held {
 	uint64_t	 id;
 	uint64_t	 wait_seq;
-	size_t		 cost;
+	size_t		 len;
 };
 
 struct conn {
 	TAILQ_ENTRY(conn) link;		/* all connections */
 	TAILQ_ENTRY(conn) held_link;	/* connections with held replies */
 	struct server	*srv;
-	struct bufferevent *bev;
+	evutil_socket_t	 fd;
+	struct event	*rev;		/* persistent; added while reading */
+	struct event	*wev;		/* added only while output is left over */
+	struct evbuffer	*in;
+	struct evbuffer	*out;
 	struct frame_decoder *dec;
-	struct evbuffer_cb_entry *in_cb;
-	struct evbuffer_cb_entry *out_cb;
-	STAILQ_HEAD(, reply) held;
-	size_t		 held_bytes;
+	time_t		 last_io;	/* for the idle sweep */
+	int		 reading;	/* rev is added */
+	int		 writing;	/* wev is added */
+	size_t		 sendable;	/* bytes at the head of out that may go */
+	struct held	*hq;		/* ring of held replies */
+	size_t		 hq_cap;
+	size_t		 hq_head;
+	size_t		 hq_n;
 	int		 on_held;
 	int		 paused;	/* not read: too much output pending */
 	int		 closing;	/* read no more; close once replies are out */
@@ -79,25 +105,28 @@ struct server {
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) held;
 	size_t		 nconns;
-	struct evbuffer	*scratch;	/* one reply being built */
+	struct evbuffer	*scratch;	/* held replies being settled */
 	struct event	*accept_retry;	/* re-enable listeners after accept errors */
 	struct event	*drain_timer;
+	struct event	*flush_ev;	/* "before sleep": hand writes to the engine */
+	struct event	*sweep_ev;	/* idle timeouts, once a second */
+	int		 flush_queued;
 	time_t		 last_reject_log;
+	time_t		 now;		/* refreshed by the sweep */
 	int		 stopping;
 	void		(*done)(void *);
 	void		*done_arg;
 };
 
-static void conn_read_cb(struct bufferevent *, void *);
+static void conn_read_cb(evutil_socket_t, short, void *);
 static int conn_release(struct conn *, uint64_t, const char *);
-static void conn_write_cb(struct bufferevent *, void *);
-static void conn_event_cb(struct bufferevent *, short, void *);
+static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_set_reading(struct conn *, int);
 
 static size_t
 conn_pending(const struct conn *c)
 {
-	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	    c->held_bytes);
+	return (evbuffer_get_length(c->out) + c->hq_n * REPLY_OVERHEAD);
 }
 
 static void
@@ -118,22 +147,17 @@ static void
 conn_free(struct conn *c)
 {
 	struct server *s = c->srv;
-	struct reply *r;
-
-	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
-		STAILQ_REMOVE_HEAD(&c->held, link);
-		evbuffer_free(r->buf);
-		free(r);
-	}
+	free(c->hq);
 	if (c->on_held)
 		TAILQ_REMOVE(&s->held, c, held_link);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
 	stats_add(s->cfg.stats, STATS_CONNECTIONS_CURRENT, -1);
-	/* Bytes freed with the buffers were never sent: do not count them. */
-	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
-	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	evutil_closesocket(c->fd);
 	frame_decoder_free(c->dec);
 	log_debug("client %s: closed", c->peer);
 	free(c);
@@ -144,8 +168,7 @@ conn_free(struct conn *c)
 static int
 conn_maybe_finish(struct conn *c)
 {
-	if (c->closing && STAILQ_EMPTY(&c->held) &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (c->closing && c->hq_n == 0 && evbuffer_get_length(c->out) == 0) {
 		conn_free(c);
 		return (1);
 	}
@@ -160,46 +183,70 @@ conn_maybe_resume(struct conn *c)
 	    conn_pending(c) >= c->srv->cfg.output_limit)
 		return;
 	c->paused = 0;
-	bufferevent_enable(c->bev, EV_READ);
+	conn_set_reading(c, 1);
 	/*
 	 * Frames may already sit in the input buffer, and no new bytes may
 	 * ever come to announce them: run the read callback, deferred, so
 	 * that it never runs inside the caller's own callback.
 	 */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	if (evbuffer_get_length(c->in) > 0)
+		event_active(c->rev, EV_READ, 0);
+}
+
+/* Append a held reply's marker, growing the ring.  Returns 0 or -1. */
+static int
+conn_hold(struct conn *c, uint64_t id, uint64_t wait_seq, size_t len)
+{
+	struct held *nq;
+	size_t i, cap;
+
+	if (c->hq_n == c->hq_cap) {
+		cap = c->hq_cap > 0 ? c->hq_cap * 2 : 16;
+		if ((nq = calloc(cap, sizeof(*nq))) == NULL)
+			return (-1);
+		for (i = 0; i < c->hq_n; i++)
+			nq[i] = c->hq[(c->hq_head + i) % c->hq_cap];
+		free(c->hq);
+		c->hq = nq;
+		c->hq_cap = cap;
+		c->hq_head = 0;
+	}
+	nq = &c->hq[(c->hq_head + c->hq_n) % c->hq_cap];
+	nq->id = id;
+	nq->wait_seq = wait_seq;
+	nq->len = len;
+	c->hq_n++;
+	return (0);
 }
 
 /*
- * Queue the reply in s->scratch behind c's earlier ones.  Returns 0, or -1
- * when out of memory.
+ * The last len bytes of c->out are the reply to request id: make them
+ * sendable, or hold them behind earlier ones or until wait_seq is durable.
+ * Returns 0, or -1 when out of memory.
  */
 static int
-conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
+conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq, size_t len)
 {
 	struct server *s = c->srv;
-	struct reply *r;
 	const char *why;
-	size_t len = evbuffer_get_length(s->scratch);
 
-	if (STAILQ_EMPTY(&c->held) &&
-	    (wait_seq == 0 || wait_seq <= engine_durable_seq(s->cfg.engine)))
-		return (evbuffer_add_buffer(bufferevent_get_output(c->bev),
-		    s->scratch));
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return (-1);
-	if ((r->buf = evbuffer_new()) == NULL ||
-	    evbuffer_add_buffer(r->buf, s->scratch) != 0) {
-		evbuffer_free(r->buf);
-		free(r);
-		return (-1);
+	if (c->hq_n == 0 &&
+	    (wait_seq == 0 || wait_seq <= engine_durable_seq(s->cfg.engine))) {
+		c->sendable += len;
+		return (0);
 	}
-	r->id = id;
-	r->wait_seq = wait_seq;
-	r->cost = len + REPLY_OVERHEAD;
-	STAILQ_INSERT_TAIL(&c->held, r, link);
-	c->held_bytes += r->cost;
+	if (conn_hold(c, id, wait_seq, len) != 0)
+		return (-1);
+	/*
+	 * Activated now, the flush joins the end of the active queue, so it
+	 * runs once after every read callback of this loop pass: all of the
+	 * pass's writes go to the engine (and, under never, to the file) in
+	 * one go, and the replies they hold leave in the same pass.
+	 */
+	if (!s->flush_queued) {
+		s->flush_queued = 1;
+		event_active(s->flush_ev, EV_TIMEOUT, 0);
+	}
 	if (!c->on_held) {
 		TAILQ_INSERT_TAIL(&s->held, c, held_link);
 		c->on_held = 1;
@@ -214,38 +261,66 @@ conn_reply(struct conn *c, uint64_t id, uint64_t wait_seq)
 }
 
 /*
- * Send c's held replies that durable covers.  When the engine has turned
- * read-only (why != NULL), a write past durable will never be durable:
- * its reply (and that of a read that saw it) becomes UNAVAILABLE.
+ * The engine turned read-only: cut the held replies out of c->out and put
+ * them back one by one, each either as it was (durable) or replaced by
+ * UNAVAILABLE.  Rare, so it may copy.  Returns 0, or -1 when out of memory.
+ */
+static int
+conn_settle(struct conn *c, uint64_t durable, const char *why)
+{
+	struct server *s = c->srv;
+	struct evbuffer *tail = s->scratch;
+	struct held *h;
+	char msg[300];
+	int rc = 0;
+
+	evbuffer_drain(tail, evbuffer_get_length(tail));
+	if (evbuffer_remove_buffer(c->out, tail,
+	    evbuffer_get_length(c->out) - c->sendable) < 0)
+		return (-1);
+	snprintf(msg, sizeof(msg), "write not made durable: %s", why);
+	for (; c->hq_n > 0 && rc == 0; c->hq_n--) {
+		h = &c->hq[c->hq_head];
+		c->hq_head = (c->hq_head + 1) % c->hq_cap;
+		if (h->wait_seq <= durable)
+			rc = evbuffer_remove_buffer(tail, c->out, h->len) ==
+			    (int)h->len ? 0 : -1;
+		else {
+			evbuffer_drain(tail, h->len);
+			rc = dispatch_unavailable(s->cfg.dispatch, c->out,
+			    h->id, msg);
+		}
+	}
+	c->sendable = evbuffer_get_length(c->out);
+	return (rc);
+}
+
+/*
+ * Make sendable c's held replies that durable covers.  When the engine
+ * has turned read-only (why != NULL), a write past durable will never be
+ * durable: its reply (and that of a read that saw it) becomes UNAVAILABLE.
  * Returns 0, or -1 when out of memory.
  */
 static int
 conn_release(struct conn *c, uint64_t durable, const char *why)
 {
 	struct server *s = c->srv;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct reply *r;
-	char msg[300];
-	int rc = 0;
+	struct held *h;
 
-	while ((r = STAILQ_FIRST(&c->held)) != NULL) {
-		if (r->wait_seq <= durable)
-			rc = evbuffer_add_buffer(out, r->buf);
-		else if (why != NULL) {
-			snprintf(msg, sizeof(msg),
-			    "write not made durable: %s", why);
-			rc = dispatch_unavailable(s->cfg.dispatch, out, r->id,
-			    msg);
-		} else
+	while (c->hq_n > 0) {
+		h = &c->hq[c->hq_head];
+		if (h->wait_seq > durable) {
+			if (why == NULL)
+				break;
+			if (conn_settle(c, durable, why) != 0)
+				return (-1);
 			break;
-		STAILQ_REMOVE_HEAD(&c->held, link);
-		c->held_bytes -= r->cost;
-		evbuffer_free(r->buf);
-		free(r);
-		if (rc != 0)
-			return (-1);
+		}
+		c->sendable += h->len;
+		c->hq_head = (c->hq_head + 1) % c->hq_cap;
+		c->hq_n--;
 	}
-	if (STAILQ_EMPTY(&c->held) && c->on_held) {
+	if (c->hq_n == 0 && c->on_held) {
 		TAILQ_REMOVE(&s->held, c, held_link);
 		c->on_held = 0;
 	}
@@ -257,7 +332,7 @@ static void
 conn_stop_reading(struct conn *c)
 {
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
+	conn_set_reading(c, 0);
 }
 
 /*
@@ -268,14 +343,15 @@ static int
 conn_process(struct conn *c)
 {
 	struct server *s = c->srv;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->in;
 	struct dispatch_reply r;
 	const uint8_t *data;
 	enum frame_status fs;
 	uint64_t announced;
-	size_t len, pending;
+	size_t len, pending, before;
 
 	while (!c->closing && !c->paused) {
+		before = evbuffer_get_length(c->out);
 		fs = frame_decode(c->dec, in, &data, &len);
 		if (fs == FRAME_AGAIN)
 			break;
@@ -283,7 +359,7 @@ conn_process(struct conn *c)
 			announced = frame_rejected_len(c->dec);
 			stats_add(s->cfg.stats, STATS_FRAMES_TOO_LARGE, 1);
 			memset(&r, 0, sizeof(r));
-			if (dispatch_too_large(s->cfg.dispatch, s->scratch,
+			if (dispatch_too_large(s->cfg.dispatch, c->out,
 			    announced, s->cfg.max_frame) != 0)
 				return (-1);
 			if (announced > (uint64_t)FRAME_ABSURD_FACTOR *
@@ -301,7 +377,7 @@ conn_process(struct conn *c)
 			}
 		} else {
 			if (dispatch_request(s->cfg.dispatch, data, len,
-			    s->scratch, &r) != 0)
+			    c->out, &r) != 0)
 				return (-1);
 			frame_consume(c->dec, in);
 			if (r.close) {
@@ -311,7 +387,8 @@ conn_process(struct conn *c)
 				conn_stop_reading(c);
 			}
 		}
-		if (conn_reply(c, r.id, r.wait_seq) != 0)
+		if (conn_reply(c, r.id, r.wait_seq,
+		    evbuffer_get_length(c->out) - before) != 0)
 			return (-1);
 		pending = conn_pending(c);
 		if (pending > s->cfg.output_hard_limit) {
@@ -325,88 +402,150 @@ conn_process(struct conn *c)
 		if (pending >= s->cfg.output_limit) {
 			/* Backpressure: the write callback resumes reading. */
 			c->paused = 1;
-			bufferevent_disable(c->bev, EV_READ);
+			conn_set_reading(c, 0);
 		}
 	}
 	return (0);
 }
 
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Write the sendable head of c's output without waiting: one writev()
+ * for the replies of the whole pass.  Whatever the socket does not take waits for
+ * the write event, which is registered only then.  Returns 0, or -1 when
+ * the connection is broken and must be dropped.
+ */
+static int
+conn_send(struct conn *c)
 {
-	struct conn *c = arg;
+	size_t left = c->sendable;
+	int n;
 
-	(void)bev;
-	if (conn_process(c) != 0) {
-		conn_free(c);
-		return;
+	if (left > 0) {
+		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)left);
+		if (n < 0) {
+			if (!RETRIABLE(errno)) {
+				log_debug("client %s: %s", c->peer,
+				    strerror(errno));
+				return (-1);
+			}
+		} else if (n > 0) {
+			stats_add(c->srv->cfg.stats, STATS_BYTES_OUT, (int64_t)n);
+			c->last_io = c->srv->now;
+			left -= (size_t)n;
+			c->sendable = left;
+		}
 	}
-	conn_maybe_finish(c);
+	if (left > 0 && !c->writing) {
+		if (event_add(c->wev, NULL) != 0)
+			return (-1);
+		c->writing = 1;
+	} else if (left == 0 && c->writing) {
+		event_del(c->wev);
+		c->writing = 0;
+	}
+	return (0);
 }
 
+/* Register or drop c's read event, only when that changes. */
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_set_reading(struct conn *c, int on)
 {
-	struct conn *c = arg;
-
-	(void)bev;
-	if (conn_maybe_finish(c))
-		return;
-	conn_maybe_resume(c);
+	if (on && !c->reading) {
+		if (event_add(c->rev, NULL) == 0)
+			c->reading = 1;
+	} else if (!on && c->reading) {
+		event_del(c->rev);
+		c->reading = 0;
+	}
 }
 
+/*
+ * Read once (as Redis does: the event is level-triggered, so what is left
+ * comes back in the next pass), then handle every whole frame and send
+ * the replies that need no wait.
+ */
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer_iovec v;
 	uint64_t left;
+	ssize_t n;
 
-	(void)bev;
-	if (what & BEV_EVENT_EOF) {
+	(void)what;
+	if (c->paused || c->closing)
+		goto process;
+	if (evbuffer_reserve_space(c->in, READ_SIZE, &v, 1) < 1)
+		goto drop;
+	n = read(fd, v.iov_base, v.iov_len);
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		if (evbuffer_commit_space(c->in, &v, 1) != 0)
+			goto drop;
+		stats_add(c->srv->cfg.stats, STATS_BYTES_IN, (int64_t)n);
+		c->last_io = c->srv->now;
+	} else if (n == 0) {
 		/* The client may have only shut down its side: answer what it sent. */
-		left = evbuffer_get_length(bufferevent_get_input(c->bev)) +
-		    frame_skipping(c->dec);
+		left = evbuffer_get_length(c->in) + frame_skipping(c->dec);
 		if (left > 0)
 			log_debug("client %s: closed with %llu bytes of an "
 			    "unfinished frame", c->peer,
 			    (unsigned long long)left);
 		conn_stop_reading(c);
-		conn_maybe_finish(c);
-		return;
+	} else if (!RETRIABLE(errno)) {
+		log_debug("client %s: %s", c->peer, strerror(errno));
+		goto drop;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_info("client %s: idle for %u seconds; closing", c->peer,
-		    c->srv->cfg.idle_timeout);
-		stats_add(c->srv->cfg.stats, STATS_CONNECTIONS_TIMED_OUT, 1);
-		conn_free(c);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR)
-		log_debug("client %s: %s", c->peer,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+process:
+	if (conn_process(c) != 0 || conn_send(c) != 0)
+		goto drop;
+	conn_maybe_finish(c);
+	return;
+drop:
 	conn_free(c);
 }
 
 static void
-count_in(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)b;
-	if (info->n_added > 0)
-		stats_add(c->srv->cfg.stats, STATS_BYTES_IN,
-		    (int64_t)info->n_added);
+	(void)fd;
+	(void)what;
+	if (conn_send(c) != 0) {
+		conn_free(c);
+		return;
+	}
+	if (conn_maybe_finish(c))
+		return;
+	conn_maybe_resume(c);
 }
 
+/*
+ * Close connections that neither sent nor took a byte for idle-timeout
+ * seconds.  Once a second is precise enough for a timeout in seconds, and
+ * costs nothing per request.
+ */
 static void
-count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c = arg;
+	struct server *s = arg;
+	struct conn *c, *next;
 
-	(void)b;
-	if (info->n_deleted > 0)
-		stats_add(c->srv->cfg.stats, STATS_BYTES_OUT,
-		    (int64_t)info->n_deleted);
+	(void)fd;
+	(void)what;
+	s->now = time(NULL);
+	if (s->cfg.idle_timeout == 0)
+		return;
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (s->now - c->last_io < (time_t)s->cfg.idle_timeout)
+			continue;
+		log_info("client %s: idle for %u seconds; closing", c->peer,
+		    s->cfg.idle_timeout);
+		stats_add(s->cfg.stats, STATS_CONNECTIONS_TIMED_OUT, 1);
+		conn_free(c);
+	}
 }
 
 static void
@@ -459,7 +598,6 @@ server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct server *s = arg;
 	struct conn *c;
-	struct timeval tv;
 	char peer[64];
 	int one = 1;
 
@@ -479,28 +617,21 @@ server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->srv = s;
-	STAILQ_INIT(&c->held);
 	memcpy(c->peer, peer, sizeof(c->peer));
 	if ((c->dec = frame_decoder_new(s->cfg.max_frame)) == NULL)
 		goto fail;
-	c->bev = bufferevent_socket_new(s->cfg.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
+	c->fd = fd;
+	c->last_io = s->now;
+	if ((c->in = evbuffer_new()) == NULL ||
+	    (c->out = evbuffer_new()) == NULL ||
+	    (c->rev = event_new(s->cfg.base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c)) == NULL ||
+	    (c->wev = event_new(s->cfg.base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c)) == NULL)
 		goto fail;
-	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), count_in, c);
-	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), count_out,
-	    c);
-	if (c->in_cb == NULL || c->out_cb == NULL) {
-		bufferevent_free(c->bev);
-		fd = -1;	/* closed with the bufferevent */
+	conn_set_reading(c, 1);
+	if (!c->reading)
 		goto fail;
-	}
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	if (s->cfg.idle_timeout > 0) {
-		tv.tv_sec = s->cfg.idle_timeout;
-		tv.tv_usec = 0;
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
-	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nconns++;
 	stats_add(s->cfg.stats, STATS_CONNECTIONS_CURRENT, 1);
@@ -510,6 +641,12 @@ server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 fail:
 	log_warnx("client %s: out of memory; closing", peer);
 	if (c != NULL) {
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
+		evbuffer_free(c->in);
+		evbuffer_free(c->out);
 		frame_decoder_free(c->dec);
 		free(c);
 	}
@@ -641,6 +778,18 @@ out:
 	return (rc);
 }
 
+static void
+server_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->flush_queued = 0;
+	engine_flush(s->cfg.engine);
+	server_durable(s);
+}
+
 int
 server_new(const struct server_config *cfg, struct server **out, char *err,
     size_t errlen)
@@ -653,9 +802,15 @@ server_new(const struct server_config *cfg, struct server **out, char *err,
 		return (-1);
 	}
 	s->cfg = *cfg;
+	s->now = time(NULL);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->held);
 	if ((s->scratch = evbuffer_new()) == NULL ||
+	    (s->flush_ev = event_new(cfg->base, -1, 0, server_flush_cb,
+	    s)) == NULL ||
+	    (s->sweep_ev = event_new(cfg->base, -1, EV_PERSIST,
+	    server_sweep_cb, s)) == NULL ||
+	    event_add(s->sweep_ev, &(struct timeval){ 1, 0 }) != 0 ||
 	    (s->accept_retry = evtimer_new(cfg->base, server_accept_retry_cb,
 	    s)) == NULL) {
 		snprintf(err, errlen, "server: out of memory");
@@ -682,6 +837,10 @@ server_durable(struct server *s)
 		next = TAILQ_NEXT(c, held_link);
 		if (conn_release(c, durable, why) != 0) {
 			log_warnx("client %s: out of memory; closing", c->peer);
+			conn_free(c);
+			continue;
+		}
+		if (conn_send(c) != 0) {
 			conn_free(c);
 			continue;
 		}
@@ -767,6 +926,10 @@ server_free(struct server *s)
 		event_free(s->accept_retry);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
+	if (s->sweep_ev != NULL)
+		event_free(s->sweep_ev);
 	if (s->scratch != NULL)
 		evbuffer_free(s->scratch);
 	free(s);

@@ -72,6 +72,8 @@ struct syncer {
 	uint64_t		 sync_target;	/* under mu */
 	int			 stop;		/* under mu */
 	atomic_int		 idle;		/* the thread waits for work */
+	int			 timed;		/* ... with the everysec clock running (under mu) */
+	int			 busy;		/* someone writes chunks: the token (under mu) */
 	_Atomic uint64_t	 written_seq;
 	_Atomic uint64_t	 synced_seq;
 	atomic_int		 failed;
@@ -357,7 +359,8 @@ syncer_main(void *arg)
 	advanced = 0;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		if (advanced && !s->stop) {
+		/* An owner that flushes per pass leaves nothing to spin for. */
+		if (advanced && !s->stop && !s->cfg.owner_writes) {
 			pthread_mutex_unlock(&s->mu);
 			spin_for_work(s);
 			pthread_mutex_lock(&s->mu);
@@ -368,8 +371,8 @@ syncer_main(void *arg)
 		 * consistent), so an append is either seen here or signalled.
 		 */
 		atomic_store(&s->idle, 1);
-		while (!atomic_load(&s->failed) && !has_work(s) &&
-		    !sync_due(s) && !s->stop) {
+		while (!atomic_load(&s->failed) && (s->busy ||
+		    (!has_work(s) && !sync_due(s) && !s->stop))) {
 			if (s->cfg.policy == ENGINE_SYNC_EVERYSEC &&
 			    atomic_load(&s->written_seq) >
 			    atomic_load(&s->synced_seq)) {
@@ -377,7 +380,9 @@ syncer_main(void *arg)
 
 				clock_gettime(CLOCK_REALTIME, &dl);
 				dl.tv_sec += 1;
+				s->timed = 1;
 				pthread_cond_timedwait(&s->work, &s->mu, &dl);
+				s->timed = 0;
 			} else
 				pthread_cond_wait(&s->work, &s->mu);
 		}
@@ -386,6 +391,7 @@ syncer_main(void *arg)
 			break;
 		if (s->stop && !has_work(s) && !sync_due(s))
 			break;
+		s->busy = 1;
 
 		/* Take a snapshot of the work; appends may continue meanwhile. */
 		njobs = 0;
@@ -451,6 +457,7 @@ syncer_main(void *arg)
 		}
 		atomic_fetch_sub(&s->pending, wrote);
 		free_done_chunks(s);
+		s->busy = 0;
 		pthread_cond_broadcast(&s->progress);
 		advanced = wrote > 0 || sealed ||
 		    atomic_load(&s->synced_seq) != before;
@@ -460,6 +467,7 @@ syncer_main(void *arg)
 			pthread_mutex_lock(&s->mu);
 		}
 	}
+	s->busy = 0;
 	pthread_cond_broadcast(&s->progress);
 	pthread_mutex_unlock(&s->mu);
 	return (NULL);
@@ -534,8 +542,11 @@ syncer_reserve(struct syncer *s, struct segment *seg, uint64_t off,
 	    PENDING_MAX) {
 		pthread_mutex_lock(&s->mu);
 		while (atomic_load(&s->pending) > PENDING_MAX &&
-		    !atomic_load(&s->failed))
+		    !atomic_load(&s->failed)) {
+			/* Whoever writes, the thread can drain while the owner waits. */
+			pthread_cond_signal(&s->work);
 			pthread_cond_wait(&s->progress, &s->mu);
+		}
 		pthread_mutex_unlock(&s->mu);
 	}
 	/* The common case takes no lock: the owner alone appends to the tail. */
@@ -584,11 +595,87 @@ syncer_commit(struct syncer *s, uint64_t seq)
 	    memory_order_relaxed);
 	atomic_store_explicit(&s->appended, seq, memory_order_relaxed);
 	s->resv = NULL;
-	if (atomic_load(&s->idle)) {
+	/* An owner that flushes once per pass writes this itself. */
+	if (!s->cfg.owner_writes && atomic_load(&s->idle)) {
 		pthread_mutex_lock(&s->mu);
 		pthread_cond_signal(&s->work);
 		pthread_mutex_unlock(&s->mu);
 	}
+}
+
+/*
+ * Whether the sleeping thread has something to do after the owner's flush:
+ * a seal, writes the owner left (always, or behind a seal), a sync that is
+ * due or asked for, or, under everysec, a one-second clock to start.
+ */
+static int
+thread_needed(struct syncer *s)
+{
+	if (has_work(s) || sync_due(s))
+		return (1);
+	return (s->cfg.policy == ENGINE_SYNC_EVERYSEC && !s->timed &&
+	    atomic_load(&s->written_seq) > atomic_load(&s->synced_seq));
+}
+
+void
+syncer_flush(struct syncer *s)
+{
+	struct job jobs[MAX_JOBS];
+	struct chunk *c;
+	size_t njobs = 0, i, wrote = 0, len;
+	uint64_t target, last;
+
+	pthread_mutex_lock(&s->mu);
+	/*
+	 * Under always the thread writes and syncs in one go (the owner must
+	 * never wait for the disk); otherwise a pwrite into the page cache
+	 * is cheaper here than waking a thread on the same CPU and being
+	 * woken back.  Seals (truncate and fdatasync) stay with the thread.
+	 */
+	if (s->cfg.policy == ENGINE_SYNC_ALWAYS || s->busy ||
+	    atomic_load(&s->failed))
+		goto out;
+	target = atomic_load(&s->written_seq);
+	for (c = s->head; c != NULL && njobs < MAX_JOBS; c = c->next) {
+		last = atomic_load_explicit(&c->last_seq, memory_order_acquire);
+		len = atomic_load_explicit(&c->len, memory_order_acquire);
+		if (c->done < len) {
+			jobs[njobs].c = c;
+			jobs[njobs].from = c->done;
+			jobs[njobs].to = len;
+			jobs[njobs].last_seq = last;
+			jobs[njobs].seal = 0;
+			if (last > target)
+				target = last;
+			njobs++;
+		}
+		/* Nothing goes to the next segment until this one is sealed. */
+		if (atomic_load(&c->seal) && !c->sealdone)
+			break;
+	}
+	if (njobs == 0)
+		goto out;
+	s->busy = 1;
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < njobs; i++) {
+		if (run_job(s, &jobs[i]) != 0)
+			break;
+		wrote += jobs[i].to - jobs[i].from;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->busy = 0;
+	if (i == njobs) {
+		atomic_store(&s->written_seq, target);
+		for (i = 0; i < njobs; i++)
+			jobs[i].c->done = jobs[i].to;
+		atomic_fetch_sub(&s->pending, wrote);
+		free_done_chunks(s);
+	}
+	pthread_cond_broadcast(&s->progress);
+out:
+	if (atomic_load(&s->idle) && thread_needed(s))
+		pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
 }
 
 int

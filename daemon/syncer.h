@@ -32,6 +32,12 @@ struct syncer_config {
 	void			(*report)(void *arg, enum engine_log_level,
 				    const char *msg);
 	void			*report_arg;
+	/*
+	 * The owner calls syncer_flush() once per pass of its loop: appends
+	 * do not wake the thread, and under everysec and never the owner
+	 * writes them itself.
+	 */
+	int			 owner_writes;
 };
 
 /*
@@ -61,6 +67,18 @@ uint8_t *syncer_reserve(struct syncer *s, struct segment *seg, uint64_t off,
 
 /* syncer_commit(s, seq): the reserved bytes hold the record seq; wake the thread. */
 void syncer_commit(struct syncer *s, uint64_t seq);
+
+/*
+ * syncer_flush(s):
+ * Hand over everything appended since the last call.  Under never and
+ * everysec the caller writes it to the files itself (one pwrite per
+ * chunk; the durable sequence has advanced when this returns, unless the
+ * thread was busy or a seal is pending, in which case the thread writes
+ * and notifies).  Under always, or when the thread has a seal or a sync
+ * to do, it wakes the thread once.  A write failure is reported as in the
+ * thread (report, notify) before this returns.
+ */
+void syncer_flush(struct syncer *s);
 
 /*
  * syncer_seal(s, seg):

@@ -61,6 +61,9 @@ writer(struct tenv *t, int fd)
 			_exit(3);
 		if (n == 1)
 			first = seq;
+		/* An owner that flushes does so once per pass: say every 8 puts. */
+		if (t->cfg.owner_flushes && n % 8 == 0)
+			engine_flush(e);
 		durable = engine_durable_seq(e);
 		if (durable >= first)
 			acked = durable - first + 1 < n ? durable - first + 1 : n;
@@ -68,14 +71,17 @@ writer(struct tenv *t, int fd)
 		    write(fd, &acked, sizeof(acked)) != sizeof(acked))
 			_exit(4);
 		while (n - acked > 50000 && engine_durable_seq(e) < first +
-		    n - 50000)
+		    n - 50000) {
+			if (t->cfg.owner_flushes)
+				engine_flush(e);
 			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+		}
 	}
 	_exit(0);
 }
 
 static void
-run(enum engine_sync policy, int preallocate)
+run(enum engine_sync policy, int preallocate, int owner_flushes)
 {
 	struct tenv t;
 	char k[16], v[48], want[48];
@@ -89,6 +95,7 @@ run(enum engine_sync policy, int preallocate)
 	tenv_init(&t, policy);
 	t.cfg.segment_size = 256 * 1024;
 	t.cfg.preallocate = preallocate;
+	t.cfg.owner_flushes = owner_flushes;
 	assert_int_equal(pipe(fds), 0);
 	fflush(NULL);
 	assert_true((pid = fork()) >= 0);
@@ -133,16 +140,26 @@ static void
 test_kill9_always(void **state)
 {
 	(void)state;
-	run(ENGINE_SYNC_ALWAYS, 0);
-	run(ENGINE_SYNC_ALWAYS, 1);
+	run(ENGINE_SYNC_ALWAYS, 0, 0);
+	run(ENGINE_SYNC_ALWAYS, 1, 0);
 }
 
 static void
 test_kill9_everysec_and_never(void **state)
 {
 	(void)state;
-	run(ENGINE_SYNC_EVERYSEC, 1);
-	run(ENGINE_SYNC_NEVER, 0);
+	run(ENGINE_SYNC_EVERYSEC, 1, 0);
+	run(ENGINE_SYNC_NEVER, 0, 0);
+}
+
+/* The same, with the owner writing its appends itself once per "pass" (kvd's way). */
+static void
+test_kill9_owner_flushes(void **state)
+{
+	(void)state;
+	run(ENGINE_SYNC_NEVER, 0, 1);
+	run(ENGINE_SYNC_EVERYSEC, 1, 1);
+	run(ENGINE_SYNC_ALWAYS, 1, 1);
 }
 
 int
@@ -151,6 +168,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill9_always),
 		cmocka_unit_test(test_kill9_everysec_and_never),
+		cmocka_unit_test(test_kill9_owner_flushes),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

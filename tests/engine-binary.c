@@ -22,9 +22,10 @@ static void
 check_value(struct tenv *t, const void *k, size_t klen, const void *v,
     size_t vlen)
 {
+	const void *ref;
 	void *got;
-	size_t glen;
-	uint64_t seq;
+	size_t glen, rlen;
+	uint64_t seq, rseq;
 	int r;
 
 	r = engine_get(t->e, k, klen, &got, &glen, &seq);
@@ -34,6 +35,13 @@ check_value(struct tenv *t, const void *k, size_t klen, const void *v,
 		assert_memory_equal(got, v, vlen);
 	assert_true(seq > 0);
 	free(got);
+	/* The copy-free read hands out the same verified bytes. */
+	r = engine_get_ref(t->e, k, klen, &ref, &rlen, &rseq);
+	assert_int_equal(r, 0);
+	assert_int_equal(rlen, vlen);
+	assert_int_equal(rseq, seq);
+	if (vlen > 0)
+		assert_memory_equal(ref, v, vlen);
 }
 
 static void

@@ -144,6 +144,54 @@ test_never_syncs_on_request(void **state)
 	tio_destroy(&io);
 }
 
+/*
+ * An owner that flushes: appends stay in memory (nothing written, so not
+ * durable) until engine_flush(), which writes them all on the caller's
+ * thread in one write, so they are durable when it returns.
+ */
+static void
+test_owner_flush_writes_in_caller(void **state)
+{
+	struct tenv t;
+	struct tio io;
+	uint64_t a, b;
+	unsigned long p0;
+
+	(void)state;
+	tio_init(&io);
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	t.cfg.owner_flushes = 1;
+	assert_int_equal(tenv_open_io(&t, &io.io), 0);
+	/*
+	 * The thread writes whatever it finds when it wakes, so first let it
+	 * finish a round (the segment's creation) and go back to sleep.
+	 */
+	tenv_put(&t, "first", "0");
+	engine_flush(t.e);
+	tenv_wait_idle(&t);
+	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	p0 = tio_count(&io, TIO_PWRITE);
+	a = tenv_put(&t, "a", "1");
+	b = tenv_put(&t, "b", "2");
+	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	/* No wake-up per append: nothing written yet. */
+	assert_true(engine_durable_seq(t.e) < a);
+	assert_int_equal(tio_count(&io, TIO_PWRITE), p0);
+	engine_flush(t.e);
+	assert_true(engine_durable_seq(t.e) >= b);
+	assert_int_equal(tio_count(&io, TIO_PWRITE), p0 + 1);
+	assert_int_equal(tio_count(&io, TIO_FDATASYNC), 0);
+	/* Nothing appended: nothing to do. */
+	engine_flush(t.e);
+	assert_int_equal(tio_count(&io, TIO_PWRITE), p0 + 1);
+	tenv_close(&t);
+	assert_int_equal(tenv_open(&t), 0);
+	assert_int_equal(tenv_get_eq(&t, "a", "1"), 0);
+	assert_int_equal(tenv_get_eq(&t, "b", "2"), 0);
+	tenv_done(&t);
+	tio_destroy(&io);
+}
+
 static void
 test_everysec_syncs_later(void **state)
 {
@@ -210,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_read_dependencies),
 		cmocka_unit_test(test_never_syncs_on_request),
+		cmocka_unit_test(test_owner_flush_writes_in_caller),
 		cmocka_unit_test(test_everysec_syncs_later),
 		cmocka_unit_test(test_stats),
 	};
