@@ -14,6 +14,8 @@
  *                kv_pipe_recv() returns the answers one by one, in order.
  *   asynchronous kv_async_*() issue requests on the application's own
  *                libevent event_base and call a callback with each answer.
+ * The pipelined and asynchronous APIs read a range one page per request
+ * (kv_pipe_iter(), kv_async_iter() with a kv_range; see RANGES below).
  *
  * KEYS AND VALUES are arbitrary bytes, passed as a pointer and a length.  A
  * key may not be empty; a value may be.  The server enforces its own limits
@@ -366,7 +368,7 @@ int kv_iter_next(kv_iter *it, const void **keyp, size_t *keylenp,
 void kv_iter_free(kv_iter *it);
 
 /* ---------------------------------------------------------------------- */
-/* Ranges: one page of an ordered read (pipelined and asynchronous)        */
+/* RANGES: one page of an ordered read (pipelined and asynchronous)        */
 /* ---------------------------------------------------------------------- */
 
 /*
