@@ -520,3 +520,38 @@ kv_async_stats(kv_async *a, kv_async_cb *cb, void *arg)
 {
 	return (async_issue(a, KVC_OP_STATS, NULL, 0, NULL, 0, cb, arg));
 }
+
+/*
+ * Like async_issue(), for an iter, whose request is a range rather than a
+ * key and value.  The queueing steps are async_issue()'s.
+ */
+int
+kv_async_iter(kv_async *a, const kv_range *r, kv_async_cb *cb, void *arg)
+{
+	struct async_pending *p;
+	int e;
+
+	if (a == NULL)
+		return (KV_ERR_ARG);
+	if (a->freeing || a->state == ASYNC_IDLE) {
+		kvc_errf(a->errmsg, "not connected");
+		return (KV_ERR_CLOSED);
+	}
+	if ((e = async_reserve(a)) != KV_OK)
+		return (e);
+	if ((e = kvc_wire_encode_iter(&a->w, r, a->errmsg)) != KV_OK)
+		return (e);
+	p = &a->q[(a->qhead + a->qcount) % a->qcap];
+	p->cb = cb;
+	p->arg = arg;
+	p->op = (uint8_t)KVC_OP_ITER;
+	p->deadline = a->opts.request_ms == 0 ? 0 :
+	    kvc_now_ms() + a->opts.request_ms;
+	a->qcount++;
+	if (a->state == ASYNC_CONNECTED && !a->writing) {
+		(void)event_add(a->wev, NULL);
+		a->writing = 1;
+	}
+	async_arm_timer(a);
+	return (KV_OK);
+}

@@ -38,6 +38,15 @@ struct kv_options {
 	uint32_t	max_response;
 };
 
+/* One iter request's fields; empty bounds have len 0 (and NULL bytes). */
+struct kv_range {
+	uint8_t		*start, *end, *prefix;
+	size_t		 startlen, endlen, prefixlen;
+	uint32_t	 limit;
+	int		 start_exclusive;
+	int		 keys_only;
+};
+
 /* Copy opts (or the defaults when NULL) into dst. */
 void kvc_options_copy(struct kv_options *dst, const kv_options *opts);
 
@@ -160,6 +169,10 @@ int kvc_wire_encode(struct kvc_wire *w, Kv__Request *req, char *err);
 /* Encode a put, get, delete, ping or stats request for key/val. */
 int kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
     size_t keylen, const void *val, size_t vallen, char *err);
+
+/* Encode an iter request for one page of rg (NULL: all keys). */
+int kvc_wire_encode_iter(struct kvc_wire *w, const struct kv_range *rg,
+    char *err);
 
 /*
  * Write as much of w->out as the socket takes without blocking.  Returns 1

@@ -145,6 +145,29 @@ kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
 }
 
 int
+kvc_wire_encode_iter(struct kvc_wire *w, const struct kv_range *rg,
+    char *err)
+{
+	Kv__Request req = KV__REQUEST__INIT;
+	Kv__IterRequest ir = KV__ITER_REQUEST__INIT;
+
+	if (rg != NULL) {
+		ir.start.data = rg->start;
+		ir.start.len = rg->startlen;
+		ir.end.data = rg->end;
+		ir.end.len = rg->endlen;
+		ir.prefix.data = rg->prefix;
+		ir.prefix.len = rg->prefixlen;
+		ir.limit = rg->limit;
+		ir.start_exclusive = rg->start_exclusive != 0;
+		ir.keys_only = rg->keys_only != 0;
+	}
+	req.op_case = KV__REQUEST__OP_ITER;
+	req.iter = &ir;
+	return (kvc_wire_encode(w, &req, err));
+}
+
+int
 kvc_wire_flush(struct kvc_wire *w, char *err)
 {
 	struct evbuffer_iovec v[KVC_WIRE_IOV];
@@ -226,6 +249,49 @@ kvc_wire_fill(struct kvc_wire *w, char *err)
 	if (evbuffer_commit_space(w->in, v, nv) != 0) {
 		kvc_errf(err, "out of memory for the server's response");
 		return (KV_ERR_IO);
+	}
+	return (1);
+}
+
+/* memcmp order, a proper prefix first: the server's key order. */
+static int
+kvc_keycmp(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int r;
+
+	if (n > 0 && (r = memcmp(a->data, b->data, n)) != 0)
+		return (r);
+	return (a->len < b->len ? -1 : a->len > b->len ? 1 : 0);
+}
+
+/*
+ * Is an OK page one a caller can walk and continue from?  Keys out of
+ * order would make a continuing scan repeat or skip keys, and an empty page
+ * that says "more" would make it ask for the same page for ever.
+ */
+static int
+kvc_wire_page_ok(const Kv__IterResponse *ip, char *err)
+{
+	size_t i;
+
+	if (ip->more && ip->n_entries == 0) {
+		kvc_errf(err, "the server sent an empty page that says more "
+		    "entries follow");
+		return (0);
+	}
+	for (i = 0; i < ip->n_entries; i++) {
+		if (ip->entries[i]->key.len == 0) {
+			kvc_errf(err, "the server sent an empty key in entry "
+			    "%zu of a page", i);
+			return (0);
+		}
+		if (i > 0 && kvc_keycmp(&ip->entries[i - 1]->key,
+		    &ip->entries[i]->key) >= 0) {
+			kvc_errf(err, "the server sent keys out of order in "
+			    "entries %zu and %zu of a page", i - 1, i);
+			return (0);
+		}
 	}
 	return (1);
 }
@@ -322,6 +388,11 @@ kvc_wire_decode(struct kvc_wire *w, enum kvc_op op,
 	    memcmp(resp->ping->payload.data, kvc_ping_payload,
 	    sizeof(kvc_ping_payload)) != 0)) {
 		kvc_errf(err, "the server's ping answer does not echo the payload");
+		kv__response__free_unpacked(resp, alloc);
+		return (KV_ERR_PROTOCOL);
+	}
+	if (status == KV_OK && op == KVC_OP_ITER &&
+	    !kvc_wire_page_ok(resp->iter, err)) {
 		kv__response__free_unpacked(resp, alloc);
 		return (KV_ERR_PROTOCOL);
 	}

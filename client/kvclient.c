@@ -240,6 +240,169 @@ kv_reply_stats(const kv_reply *r)
 	return (&r->stats);
 }
 
+/* The iter page of r, or NULL if r is not a successful iter. */
+static const Kv__IterResponse *
+reply_page(const kv_reply *r)
+{
+	if (r == NULL || r->resp == NULL || r->status != KV_OK ||
+	    r->resp->result_case != KV__RESPONSE__RESULT_ITER)
+		return (NULL);
+	return (r->resp->iter);
+}
+
+size_t
+kv_reply_entries(const kv_reply *r)
+{
+	const Kv__IterResponse *ip = reply_page(r);
+
+	return (ip == NULL ? 0 : ip->n_entries);
+}
+
+int
+kv_reply_entry(const kv_reply *r, size_t i, const void **keyp,
+    size_t *keylenp, const void **valp, size_t *vallenp)
+{
+	const Kv__IterResponse *ip = reply_page(r);
+	const Kv__Entry *e;
+
+	if (keyp != NULL)
+		*keyp = NULL;
+	if (keylenp != NULL)
+		*keylenp = 0;
+	if (valp != NULL)
+		*valp = NULL;
+	if (vallenp != NULL)
+		*vallenp = 0;
+	if (ip == NULL || i >= ip->n_entries)
+		return (KV_ERR_ARG);
+	e = ip->entries[i];
+	if (keyp != NULL)
+		*keyp = e->key.data;
+	if (keylenp != NULL)
+		*keylenp = e->key.len;
+	/* An empty value still gets a usable pointer, as for kv_reply_value(). */
+	if (valp != NULL)
+		*valp = e->value.data != NULL ?
+		    (const void *)e->value.data : (const void *)"";
+	if (vallenp != NULL)
+		*vallenp = e->value.len;
+	return (KV_OK);
+}
+
+int
+kv_reply_more(const kv_reply *r)
+{
+	const Kv__IterResponse *ip = reply_page(r);
+
+	return (ip != NULL && ip->more);
+}
+
+/* ---- ranges ---- */
+
+kv_range *
+kv_range_new(void)
+{
+	return (calloc(1, sizeof(kv_range)));
+}
+
+void
+kv_range_free(kv_range *r)
+{
+	if (r == NULL)
+		return;
+	free(r->start);
+	free(r->end);
+	free(r->prefix);
+	free(r);
+}
+
+/* Replace the bound *dst with a copy of src; unchanged on failure. */
+static int
+range_copy(uint8_t **dst, size_t *dstlen, const void *src, size_t len)
+{
+	uint8_t *p = NULL;
+
+	if (src == NULL && len > 0)
+		return (KV_ERR_ARG);
+	if (len > 0) {
+		if ((p = malloc(len)) == NULL)
+			return (KV_ERR_NOMEM);
+		memcpy(p, src, len);
+	}
+	free(*dst);
+	*dst = p;
+	*dstlen = len;
+	return (KV_OK);
+}
+
+int
+kv_range_set_start(kv_range *r, const void *key, size_t len)
+{
+	return (r == NULL ? KV_ERR_ARG :
+	    range_copy(&r->start, &r->startlen, key, len));
+}
+
+int
+kv_range_set_end(kv_range *r, const void *key, size_t len)
+{
+	return (r == NULL ? KV_ERR_ARG :
+	    range_copy(&r->end, &r->endlen, key, len));
+}
+
+int
+kv_range_set_prefix(kv_range *r, const void *prefix, size_t len)
+{
+	return (r == NULL ? KV_ERR_ARG :
+	    range_copy(&r->prefix, &r->prefixlen, prefix, len));
+}
+
+int
+kv_range_set_start_exclusive(kv_range *r, int on)
+{
+	if (r == NULL)
+		return (KV_ERR_ARG);
+	r->start_exclusive = on != 0;
+	return (KV_OK);
+}
+
+int
+kv_range_set_limit(kv_range *r, uint32_t n)
+{
+	if (r == NULL)
+		return (KV_ERR_ARG);
+	r->limit = n;
+	return (KV_OK);
+}
+
+int
+kv_range_set_keys_only(kv_range *r, int on)
+{
+	if (r == NULL)
+		return (KV_ERR_ARG);
+	r->keys_only = on != 0;
+	return (KV_OK);
+}
+
+int
+kv_range_continue(kv_range *r, const kv_reply *page)
+{
+	const Kv__IterResponse *ip = reply_page(page);
+	const Kv__Entry *last;
+	int e;
+
+	if (r == NULL || ip == NULL)
+		return (KV_ERR_ARG);
+	/* The library refuses an empty page that says "more", so n > 0 here. */
+	if (!ip->more || ip->n_entries == 0)
+		return (KV_NOT_FOUND);
+	last = ip->entries[ip->n_entries - 1];
+	if ((e = range_copy(&r->start, &r->startlen, last->key.data,
+	    last->key.len)) != KV_OK)
+		return (e);
+	r->start_exclusive = 1;
+	return (KV_OK);
+}
+
 /* ---- statistics ---- */
 
 size_t

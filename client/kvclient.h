@@ -14,6 +14,8 @@
  *                kv_pipe_recv() returns the answers one by one, in order.
  *   asynchronous kv_async_*() issue requests on the application's own
  *                libevent event_base and call a callback with each answer.
+ * The pipelined and asynchronous APIs read a range one page per request
+ * (kv_pipe_iter(), kv_async_iter() with a kv_range; see RANGES below).
  *
  * KEYS AND VALUES are arbitrary bytes, passed as a pointer and a length.  A
  * key may not be empty; a value may be.  The server enforces its own limits
@@ -366,15 +368,91 @@ int kv_iter_next(kv_iter *it, const void **keyp, size_t *keylenp,
 void kv_iter_free(kv_iter *it);
 
 /* ---------------------------------------------------------------------- */
+/* RANGES: one page of an ordered read (pipelined and asynchronous)        */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A kv_range describes one `iter` request: which keys, and how many per
+ * page.  kv_pipe_iter() and kv_async_iter() fetch ONE page with it; unlike
+ * kv_iter_next() they do not continue by themselves.  To read the next
+ * page, call kv_range_continue() with the page's reply (or set the start to
+ * the page's last key with start_exclusive on) and issue the range again,
+ * with the same prefix, end and limit.  Every key that exists for the whole
+ * scan is then returned exactly once, in ascending unsigned-byte order.
+ */
+typedef struct kv_range kv_range;
+
+/* The answer to one pipelined or asynchronous request (see Replies). */
+typedef struct kv_reply kv_reply;
+
+/*
+ * kv_range_new():
+ * A range over all keys, starting at the smallest, with the server's
+ * default page (1000 entries), values included.  Returns NULL if memory is
+ * short.  Owned by the caller; free with kv_range_free().  A range is only
+ * read by the kv_*_iter() calls, which copy it into the request, so it may
+ * be changed or freed as soon as they return.
+ */
+kv_range *kv_range_new(void);
+
+/* kv_range_free(r): free r.  A NULL r is a no-op. */
+void kv_range_free(kv_range *r);
+
+/*
+ * kv_range_set_start(r, key, len):  first key, inclusive unless
+ *                                   start_exclusive is on (default: the
+ *                                   smallest key).
+ * kv_range_set_end(r, key, len):    stop before this key (default: no end).
+ * kv_range_set_prefix(r, p, len):   only keys that begin with p; combines
+ *                                   with start and end.
+ * The bytes are copied; an empty one (len 0) removes that bound.  Each
+ * returns KV_OK, KV_ERR_ARG (r NULL, or NULL bytes with a length) or
+ * KV_ERR_NOMEM (r is then unchanged).
+ */
+int kv_range_set_start(kv_range *r, const void *key, size_t len);
+int kv_range_set_end(kv_range *r, const void *key, size_t len);
+int kv_range_set_prefix(kv_range *r, const void *prefix, size_t len);
+
+/*
+ * kv_range_set_start_exclusive(r, on):  leave the start key itself out
+ *                                       (how a scan continues after the
+ *                                       last key of a page).
+ * kv_range_set_limit(r, n):             at most n entries in the page (0:
+ *                                       the server's default of 1000; the
+ *                                       server caps n at 10000 and ends a
+ *                                       page after 4 MiB of keys and
+ *                                       values, so a page may hold fewer
+ *                                       entries than n while more follow).
+ * kv_range_set_keys_only(r, on):        leave values out (the entries'
+ *                                       values are then empty).
+ * Each returns KV_OK, or KV_ERR_ARG if r is NULL.
+ */
+int kv_range_set_start_exclusive(kv_range *r, int on);
+int kv_range_set_limit(kv_range *r, uint32_t n);
+int kv_range_set_keys_only(kv_range *r, int on);
+
+/*
+ * kv_range_continue(r, page):
+ * Prepare r for the page after page (the reply to an iter issued with r):
+ * the start becomes page's last key, start_exclusive is turned on; prefix,
+ * end, limit and keys_only stay.  Returns
+ *   KV_OK          issue r again for the next page
+ *   KV_NOT_FOUND   page was the last one (kv_reply_more() is 0): the scan
+ *                  is complete and r is unchanged
+ *   KV_ERR_ARG     r or page is NULL, or page is not a successful iter
+ *   KV_ERR_NOMEM   r is unchanged
+ */
+int kv_range_continue(kv_range *r, const kv_reply *page);
+
+/* ---------------------------------------------------------------------- */
 /* Replies (pipelined and asynchronous calls)                              */
 /* ---------------------------------------------------------------------- */
 
 /*
- * The answer to one pipelined or asynchronous request.  Always borrowed:
- * from kv_pipe_recv() until the next call on the same kv_conn; in an
- * asynchronous callback until the callback returns.
+ * A kv_reply is the answer to one pipelined or asynchronous request.
+ * Always borrowed: from kv_pipe_recv() until the next call on the same
+ * kv_conn; in an asynchronous callback until the callback returns.
  */
-typedef struct kv_reply kv_reply;
 
 /* The status of the request: KV_OK, a server status or a KV_ERR_* code. */
 int kv_reply_status(const kv_reply *r);
@@ -400,6 +478,36 @@ const void *kv_reply_value(const kv_reply *r, size_t *lenp);
  */
 const kv_statlist *kv_reply_stats(const kv_reply *r);
 
+/*
+ * kv_reply_entries(r):
+ * How many entries the page of a successful iter holds; 0 for an empty
+ * page and for any other reply.
+ *
+ * kv_reply_entry(r, i, keyp, keylenp, valp, vallenp):
+ * Entry i (0 <= i < kv_reply_entries(r)) of the page, in ascending key
+ * order: its key at *keyp (*keylenp bytes, never 0) and its value at *valp
+ * (*vallenp bytes; empty for a keys_only range).  Any of the four pointers
+ * may be NULL if not wanted.  Borrowed like r: copy what must outlive it.
+ * Returns KV_OK, or KV_ERR_ARG if r is NULL, not a successful iter, or i
+ * is out of range (the outputs are then NULL and 0).
+ *
+ * kv_reply_more(r):
+ * 1 if the page of a successful iter says more keys may match (continue
+ * with kv_range_continue()), 0 if the scan is complete, and 0 for any other
+ * reply.  A page may hold fewer entries than the range's limit and still
+ * say 1 (the server ends pages at 4 MiB), and the last page may be empty.
+ *
+ * The library checks each page before handing it out: its keys must be
+ * non-empty and strictly ascending, and an empty page must not say "more"
+ * (which would make a continuing scan loop for ever).  A page that breaks
+ * this fails with KV_ERR_PROTOCOL and closes the connection.  It does not
+ * check that the keys lie inside the range; kv_iter_next() does.
+ */
+size_t kv_reply_entries(const kv_reply *r);
+int kv_reply_entry(const kv_reply *r, size_t i, const void **keyp,
+    size_t *keylenp, const void **valp, size_t *vallenp);
+int kv_reply_more(const kv_reply *r);
+
 /* ---------------------------------------------------------------------- */
 /* Pipelined calls on a kv_conn                                            */
 /* ---------------------------------------------------------------------- */
@@ -417,6 +525,20 @@ int kv_pipe_put(kv_conn *c, const void *key, size_t keylen, const void *val,
 int kv_pipe_get(kv_conn *c, const void *key, size_t keylen);
 int kv_pipe_delete(kv_conn *c, const void *key, size_t keylen);
 int kv_pipe_ping(kv_conn *c);
+
+/*
+ * kv_pipe_iter(c, r):
+ * Queue a request for one page of range r (NULL: all keys, the server's
+ * default page), as the other kv_pipe_*() calls do; r is copied into the
+ * request and may be changed or freed at once.  kv_pipe_recv() returns the
+ * page, read with kv_reply_entries(), kv_reply_entry() and kv_reply_more().
+ * Each page is one request: the next page of the scan can only be asked
+ * for once this one's last key is known (see kv_range_continue()), but
+ * pages of different ranges may be queued together.  Returns KV_OK,
+ * KV_ERR_ARG (c NULL, or the range does not fit in a frame), KV_ERR_CLOSED
+ * or KV_ERR_NOMEM.
+ */
+int kv_pipe_iter(kv_conn *c, const kv_range *r);
 
 /*
  * kv_pipe_send(c):
@@ -523,6 +645,19 @@ int kv_async_delete(kv_async *a, const void *key, size_t keylen,
     kv_async_cb *cb, void *arg);
 int kv_async_ping(kv_async *a, kv_async_cb *cb, void *arg);
 int kv_async_stats(kv_async *a, kv_async_cb *cb, void *arg);
+
+/*
+ * kv_async_iter(a, r, cb, arg):
+ * Issue a request for one page of range r (NULL: all keys, the server's
+ * default page); cb gets the page, read with kv_reply_entries(),
+ * kv_reply_entry() and kv_reply_more(), borrowed until cb returns.  r is
+ * copied into the request and may be changed or freed at once.  To scan a
+ * range, call kv_range_continue() from cb and issue the next page from
+ * there until it returns KV_NOT_FOUND (kvclient(3) has an example).
+ * Returns as kv_async_put() does (KV_ERR_ARG also if the range does not fit
+ * in a frame).
+ */
+int kv_async_iter(kv_async *a, const kv_range *r, kv_async_cb *cb, void *arg);
 
 /* kv_async_pending(a): requests issued on a whose callback has not run yet. */
 size_t kv_async_pending(const kv_async *a);

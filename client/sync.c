@@ -663,12 +663,7 @@ iter_fetch(kv_iter *it)
 		kvc_errf(c->errmsg, "%s", it->page.message);
 		return (it->page.status);
 	}
-	if (it->page.resp->iter->more && it->page.resp->iter->n_entries == 0) {
-		/* Continuing from the same key would loop for ever. */
-		kvc_errf(c->errmsg, "the server sent an empty page that says "
-		    "more entries follow");
-		return (KV_ERR_PROTOCOL);
-	}
+	/* kvc_wire_decode() refused an empty page that says "more". */
 	return (KV_OK);
 }
 
@@ -820,6 +815,27 @@ int
 kv_pipe_ping(kv_conn *c)
 {
 	return (pipe_queue(c, KVC_OP_PING, NULL, 0, NULL, 0));
+}
+
+int
+kv_pipe_iter(kv_conn *c, const kv_range *r)
+{
+	int e;
+
+	if (c == NULL)
+		return (KV_ERR_ARG);
+	if (c->w.fd == -1) {
+		kvc_errf(c->errmsg, "not connected");
+		return (KV_ERR_CLOSED);
+	}
+	if ((e = pipe_reserve(c)) != KV_OK)
+		return (e);
+	if ((e = kvc_wire_encode_iter(&c->w, r, c->errmsg)) != KV_OK)
+		return (e);
+	c->ops[(c->ops_head + c->ops_count) % c->ops_cap] =
+	    (uint8_t)KVC_OP_ITER;
+	c->ops_count++;
+	return (KV_OK);
 }
 
 int

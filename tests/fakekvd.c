@@ -252,6 +252,12 @@ fake_answer(struct fake *f, const Kv__Request *req, struct evbuffer *out)
 			ir.more = 1;
 		else
 			fake_iter(f, req->iter, &ir, ents, ptrs);
+		if (f->mode == FAKE_PAGE_DISORDER && ir.n_entries >= 2) {
+			ptrs[0] = &ents[1];
+			ptrs[1] = &ents[0];
+		}
+		if (f->mode == FAKE_EMPTY_KEY && ir.n_entries >= 1)
+			ents[0].key.len = 0;
 		r.result_case = KV__RESPONSE__RESULT_ITER;
 		r.iter = &ir;
 		break;

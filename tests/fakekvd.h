@@ -26,6 +26,8 @@ enum fake_mode {
 	FAKE_HUGE,		/* announces a 2 GiB answer */
 	FAKE_EMPTY_MORE,	/* iter: an empty page that says "more" */
 	FAKE_DISORDER,		/* iter: the same key again on every page */
+	FAKE_PAGE_DISORDER,	/* iter: a page's first two entries swapped */
+	FAKE_EMPTY_KEY,		/* iter: a page's first key is empty */
 	FAKE_BAD_PING,		/* ping: echoes other bytes */
 	FAKE_ID_ZERO,		/* every answer: UNAVAILABLE with id 0 */
 };

@@ -3,8 +3,10 @@
  * and sequence numbers, iterator paging at its edges (page 1, page sizes
  * that divide the key count exactly, keys that share a 1000-byte prefix,
  * limits), pipelining, the limits the server enforces (TOO_LARGE, leaving
- * the connection usable), and the asynchronous API driving 1,000 requests
- * on an event_base.
+ * the connection usable), the asynchronous API driving 1,000 requests
+ * on an event_base, and whole scans done page by page with kv_async_iter()
+ * on an event_base and with kv_pipe_iter() (every key exactly once, in
+ * order, with and without a prefix and values).
  */
 #include "config.h"
 
@@ -21,6 +23,7 @@
 #include "asyncdrive.h"
 #include "harness.h"
 #include "kvclient.h"
+#include "pagescan.h"
 
 #define NKEYS	24
 #define PFX	1000
@@ -275,6 +278,120 @@ async_thousand(void **state)
 	kv_free(v);
 }
 
+#define NSCAN	500
+
+/* Key n of the page scans; its value is "val-" and the same digits. */
+static void
+scan_key(char *k, size_t size, int n)
+{
+	(void)snprintf(k, size, "scan/%04d", n);
+}
+
+/*
+ * ps holds exactly the NSCAN scan keys in order (from index off), with
+ * their values unless keys_only.
+ */
+static void
+assert_scan_keys(const struct pagescan *ps, size_t off, int keys_only)
+{
+	char k[32], v[32];
+	int n;
+
+	for (n = 0; n < NSCAN; n++) {
+		scan_key(k, sizeof(k), n);
+		(void)snprintf(v, sizeof(v), "val-%04d", n);
+		assert_string_equal(ps->keys[off + (size_t)n], k);
+		assert_string_equal(ps->vals[off + (size_t)n], keys_only ? "" : v);
+	}
+}
+
+static void
+page_scans(void **state)
+{
+	static const char *const others[] = { "sca", "scan", "scan0", "t" };
+	struct fixture *x = *state;
+	const kv_reply *p;
+	struct pagescan ps;
+	kv_range *r;
+	char k[32], v[32];
+	size_t i;
+	int n;
+
+	for (n = 0; n < NSCAN; n++) {
+		scan_key(k, sizeof(k), n);
+		(void)snprintf(v, sizeof(v), "val-%04d", n);
+		assert_int_equal(kv_pipe_put(x->c, k, strlen(k), v, strlen(v)),
+		    KV_OK);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(kv_pipe_put(x->c, others[i], strlen(others[i]),
+		    "o", 1), KV_OK);
+	while (kv_pipe_pending(x->c) > 0)
+		assert_int_equal(kv_pipe_recv(x->c, &p), KV_OK);
+
+	/* Everything, 7 to a page, on an event_base. */
+	assert_non_null(r = kv_range_new());
+	assert_int_equal(kv_range_set_limit(r, 7), KV_OK);
+	if (pagescan_async(x->ep, r, &ps) != KV_OK)
+		fail_msg("async scan: %s: %s", kv_strerror(ps.status), ps.message);
+	assert_int_equal(ps.n, NSCAN + 4);
+	assert_true(ps.pages >= (NSCAN + 4) / 7);
+	assert_string_equal(ps.keys[0], "sca");
+	assert_string_equal(ps.keys[1], "scan");
+	assert_scan_keys(&ps, 2, 0);
+	assert_string_equal(ps.keys[NSCAN + 2], "scan0");
+	assert_string_equal(ps.keys[NSCAN + 3], "t");
+	pagescan_free(&ps);
+	kv_range_free(r);
+
+	/* The prefix, keys only, pages that divide the count exactly. */
+	assert_non_null(r = kv_range_new());
+	assert_int_equal(kv_range_set_prefix(r, "scan/", 5), KV_OK);
+	assert_int_equal(kv_range_set_keys_only(r, 1), KV_OK);
+	assert_int_equal(kv_range_set_limit(r, 50), KV_OK);
+	if (pagescan_async(x->ep, r, &ps) != KV_OK)
+		fail_msg("async prefix scan: %s: %s", kv_strerror(ps.status),
+		    ps.message);
+	assert_int_equal(ps.n, NSCAN);
+	assert_true(ps.pages >= NSCAN / 50);
+	assert_scan_keys(&ps, 0, 1);
+	pagescan_free(&ps);
+	kv_range_free(r);
+
+	/* The same prefix with kv_pipe_iter(), values included, and keys only. */
+	assert_non_null(r = kv_range_new());
+	assert_int_equal(kv_range_set_prefix(r, "scan/", 5), KV_OK);
+	assert_int_equal(kv_range_set_limit(r, 13), KV_OK);
+	if (pagescan_pipe(x->c, r, &ps) != KV_OK)
+		fail_msg("pipe prefix scan: %s: %s", kv_strerror(ps.status),
+		    ps.message);
+	assert_int_equal(ps.n, NSCAN);
+	assert_true(ps.pages >= NSCAN / 13 + 1);
+	assert_scan_keys(&ps, 0, 0);
+	pagescan_free(&ps);
+	kv_range_free(r);
+
+	assert_non_null(r = kv_range_new());
+	assert_int_equal(kv_range_set_prefix(r, "scan/", 5), KV_OK);
+	assert_int_equal(kv_range_set_keys_only(r, 1), KV_OK);
+	assert_int_equal(kv_range_set_limit(r, 1), KV_OK);
+	if (pagescan_pipe(x->c, r, &ps) != KV_OK)
+		fail_msg("pipe scan by 1: %s: %s", kv_strerror(ps.status),
+		    ps.message);
+	assert_int_equal(ps.n, NSCAN);
+	assert_scan_keys(&ps, 0, 1);
+	pagescan_free(&ps);
+	kv_range_free(r);
+
+	/* One default page holds them all and says it is the last. */
+	assert_int_equal(kv_pipe_iter(x->c, NULL), KV_OK);
+	assert_int_equal(kv_pipe_recv(x->c, &p), KV_OK);
+	assert_int_equal(kv_reply_entries(p), NSCAN + 4);
+	assert_int_equal(kv_reply_more(p), 0);
+	/* The connection is still good for synchronous calls. */
+	assert_int_equal(kv_ping(x->c), KV_OK);
+}
+
 int
 main(void)
 {
@@ -284,6 +401,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(pipelined, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(async_thousand, setup, teardown),
+		cmocka_unit_test_setup_teardown(page_scans, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
