@@ -554,8 +554,8 @@ benchcfg_parse(struct benchcfg *cfg, int argc, char *argv[], char *err,
 		cfg->ntests++;
 	}
 	/*
-	 * libkvclient has no pipelined or asynchronous iter, so scans run on
-	 * synchronous connections, one request at a time each.
+	 * Scans run on synchronous connections, one request at a time each
+	 * (see the top of kvbench.c), so they cannot be pipelined.
 	 */
 	for (j = 0; j < cfg->ntests; j++)
 		if (benchcfg_test_has(&cfg->tests[j], BENCH_OP_ITER) &&

@@ -9,9 +9,10 @@
  * redis-benchmark -P does); every request of a batch is timed from the
  * moment the batch was issued.
  *
- * Scans are the exception: libkvclient offers iter only as a synchronous
- * iterator, so a test that scans runs one thread per connection on
- * synchronous connections, one request at a time each.
+ * Scans are the exception: they run one thread per connection on
+ * synchronous connections, one request at a time each.  kvbench was written
+ * before libkvclient had kv_async_iter(); moving scans onto the loop is
+ * still to do.
  *
  * Exit status: 0 success, 1 a connection or server error, 2 usage error.
  */
