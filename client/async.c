@@ -444,19 +444,50 @@ async_reserve(kv_async *a)
 	return (KV_OK);
 }
 
+/* Whether a can take a request now; sets the message when not. */
 static int
-async_issue(kv_async *a, enum kvc_op op, const void *key, size_t keylen,
-    const void *val, size_t vallen, kv_async_cb *cb, void *arg)
+async_usable(kv_async *a)
 {
-	struct async_pending *p;
-	int e;
-
 	if (a == NULL)
 		return (KV_ERR_ARG);
 	if (a->freeing || a->state == ASYNC_IDLE) {
 		kvc_errf(a->errmsg, "not connected");
 		return (KV_ERR_CLOSED);
 	}
+	return (KV_OK);
+}
+
+/*
+ * Queue the request just encoded into a->w (room was made by
+ * async_reserve()) and make sure the write event will send it.
+ */
+static void
+async_enqueue(kv_async *a, enum kvc_op op, kv_async_cb *cb, void *arg)
+{
+	struct async_pending *p;
+
+	p = &a->q[(a->qhead + a->qcount) % a->qcap];
+	p->cb = cb;
+	p->arg = arg;
+	p->op = (uint8_t)op;
+	p->deadline = a->opts.request_ms == 0 ? 0 :
+	    kvc_now_ms() + a->opts.request_ms;
+	a->qcount++;
+	if (a->state == ASYNC_CONNECTED && !a->writing) {
+		(void)event_add(a->wev, NULL);
+		a->writing = 1;
+	}
+	async_arm_timer(a);
+}
+
+static int
+async_issue(kv_async *a, enum kvc_op op, const void *key, size_t keylen,
+    const void *val, size_t vallen, kv_async_cb *cb, void *arg)
+{
+	int e;
+
+	if ((e = async_usable(a)) != KV_OK)
+		return (e);
 	if (op == KVC_OP_PUT || op == KVC_OP_GET || op == KVC_OP_DELETE) {
 		if (keylen == 0 || key == NULL) {
 			kvc_errf(a->errmsg, "the key is %s",
@@ -473,18 +504,7 @@ async_issue(kv_async *a, enum kvc_op op, const void *key, size_t keylen,
 	if ((e = kvc_wire_encode_op(&a->w, op, key, keylen, val, vallen,
 	    a->errmsg)) != KV_OK)
 		return (e);
-	p = &a->q[(a->qhead + a->qcount) % a->qcap];
-	p->cb = cb;
-	p->arg = arg;
-	p->op = (uint8_t)op;
-	p->deadline = a->opts.request_ms == 0 ? 0 :
-	    kvc_now_ms() + a->opts.request_ms;
-	a->qcount++;
-	if (a->state == ASYNC_CONNECTED && !a->writing) {
-		(void)event_add(a->wev, NULL);
-		a->writing = 1;
-	}
-	async_arm_timer(a);
+	async_enqueue(a, op, cb, arg);
 	return (KV_OK);
 }
 
@@ -521,37 +541,18 @@ kv_async_stats(kv_async *a, kv_async_cb *cb, void *arg)
 	return (async_issue(a, KVC_OP_STATS, NULL, 0, NULL, 0, cb, arg));
 }
 
-/*
- * Like async_issue(), for an iter, whose request is a range rather than a
- * key and value.  The queueing steps are async_issue()'s.
- */
+/* An iter's request is a range rather than a key and value. */
 int
 kv_async_iter(kv_async *a, const kv_range *r, kv_async_cb *cb, void *arg)
 {
-	struct async_pending *p;
 	int e;
 
-	if (a == NULL)
-		return (KV_ERR_ARG);
-	if (a->freeing || a->state == ASYNC_IDLE) {
-		kvc_errf(a->errmsg, "not connected");
-		return (KV_ERR_CLOSED);
-	}
+	if ((e = async_usable(a)) != KV_OK)
+		return (e);
 	if ((e = async_reserve(a)) != KV_OK)
 		return (e);
 	if ((e = kvc_wire_encode_iter(&a->w, r, a->errmsg)) != KV_OK)
 		return (e);
-	p = &a->q[(a->qhead + a->qcount) % a->qcap];
-	p->cb = cb;
-	p->arg = arg;
-	p->op = (uint8_t)KVC_OP_ITER;
-	p->deadline = a->opts.request_ms == 0 ? 0 :
-	    kvc_now_ms() + a->opts.request_ms;
-	a->qcount++;
-	if (a->state == ASYNC_CONNECTED && !a->writing) {
-		(void)event_add(a->wev, NULL);
-		a->writing = 1;
-	}
-	async_arm_timer(a);
+	async_enqueue(a, KVC_OP_ITER, cb, arg);
 	return (KV_OK);
 }
