@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "daemon/btree.h"
+#include "daemon/slab.h"
 
 #define LEAF_PAYLOAD	20
 #define INNER_PAYLOAD	((unsigned)sizeof(void *))
@@ -68,6 +69,7 @@ struct btree {
 	size_t		 count;
 	size_t		 bytes;
 	uint8_t		*scratch;	/* NODE_LIMIT bytes for repacking nodes */
+	struct slab	*slab;		/* where the nodes live */
 };
 
 /* ---- entries ---- */
@@ -267,7 +269,7 @@ node_new(struct btree *t, unsigned level, unsigned cap)
 {
 	struct node *nd;
 
-	if ((nd = malloc(cap)) == NULL)
+	if ((nd = slab_alloc(t->slab, cap)) == NULL)
 		return (NULL);
 	nd->n = 0;
 	nd->level = (uint16_t)level;
@@ -283,7 +285,7 @@ static void
 node_free(struct btree *t, struct node *nd)
 {
 	t->bytes -= nd->cap;
-	free(nd);
+	slab_release(t->slab, nd, nd->cap);
 }
 
 /* Rewrite the heap without garbage, in slot order. */
@@ -318,11 +320,9 @@ node_resize(struct btree *t, struct node *nd, unsigned cap)
 		/* Shrinking: slide the heap down before realloc cuts it off. */
 		memmove((uint8_t *)nd + cap - heapsz, (uint8_t *)nd + nd->heap,
 		    heapsz);
-		nn = realloc(nd, cap);
-		if (nn == NULL)
-			nn = nd;	/* keeps working at the larger size */
+		nn = slab_realloc(t->slab, nd, nd->cap, cap);
 	} else {
-		if ((nn = realloc(nd, cap)) == NULL)
+		if ((nn = slab_realloc(t->slab, nd, nd->cap, cap)) == NULL)
 			return (NULL);
 		memmove((uint8_t *)nn + cap - heapsz, (uint8_t *)nn + nn->heap,
 		    heapsz);
@@ -496,7 +496,9 @@ btree_new(void)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return (NULL);
-	if ((t->scratch = malloc(NODE_LIMIT + 1)) == NULL) {
+	if ((t->scratch = malloc(NODE_LIMIT + 1)) == NULL ||
+	    (t->slab = slab_new()) == NULL) {
+		free(t->scratch);
 		free(t);
 		return (NULL);
 	}
@@ -521,6 +523,7 @@ btree_free(struct btree *t)
 		return;
 	if (t->root != NULL)
 		free_subtree(t, t->root);
+	slab_destroy(t->slab);
 	free(t->scratch);
 	free(t);
 }
