@@ -567,6 +567,92 @@ btree_get(const struct btree *t, const void *key, size_t klen,
 	return (0);
 }
 
+/*
+ * Ask for the lines a search of nd will read first: the header and the
+ * start of the slot array (a full leaf's slots fit in the first 512 bytes).
+ */
+static void
+node_prefetch(const struct node *nd)
+{
+	const char *p = (const char *)nd;
+	unsigned i;
+
+	for (i = 0; i < 512; i += 64)
+		__builtin_prefetch(p + i);
+}
+
+/*
+ * Ask for the entries a search of nd for k will end at, judged by the
+ * hints alone: on a tie it may be a neighbour, which costs only a wasted
+ * prefetch.
+ */
+static void
+node_prefetch_entries(const struct node *nd, const uint8_t *k, size_t klen)
+{
+	unsigned lo = node_first(nd), hi = nd->n, mid;
+	const char *p = (const char *)nd;
+	uint16_t h = hint_of(k, klen, nd->lcp);
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (nd->slot[mid].hint < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nd->n) {
+		__builtin_prefetch(p + nd->slot[lo].off);
+		__builtin_prefetch(p + nd->slot[lo].off + 40);
+	}
+	if (lo > 0)
+		__builtin_prefetch(p + nd->slot[lo - 1].off);
+}
+
+void
+btree_get_many(const struct btree *t, const uint8_t *const *keys,
+    const size_t *klens, unsigned n, struct btree_loc *locs, int *found)
+{
+	const struct node *nd[BTREE_BATCH];
+	unsigned i, at, m, pos;
+	int exact;
+
+	for (at = 0; at < n; at += m) {
+		m = n - at < BTREE_BATCH ? n - at : BTREE_BATCH;
+		for (i = 0; i < m; i++)
+			found[at + i] = 0;
+		if (t->root == NULL)
+			continue;
+		for (i = 0; i < m; i++)
+			nd[i] = t->root;
+		/*
+		 * Every leaf is at the same depth, so the walks stay in step:
+		 * a pass to ask for the entries each search will read, then
+		 * a pass of searches, each asking for its next node.
+		 */
+		for (;;) {
+			for (i = 0; i < m; i++)
+				node_prefetch_entries(nd[i], keys[at + i],
+				    klens[at + i]);
+			if (nd[0]->level == 0)
+				break;
+			for (i = 0; i < m; i++) {
+				nd[i] = child_at(nd[i], inner_child_index(nd[i],
+				    keys[at + i], klens[at + i]));
+				node_prefetch(nd[i]);
+			}
+		}
+		for (i = 0; i < m; i++) {
+			pos = node_search(nd[i], keys[at + i], klens[at + i], 0,
+			    &exact);
+			if (exact) {
+				loc_unpack(entry_payload(nd[i], pos),
+				    &locs[at + i]);
+				found[at + i] = 1;
+			}
+		}
+	}
+}
+
 struct path {
 	struct node	*node[BTREE_MAX_HEIGHT];
 	unsigned	 idx[BTREE_MAX_HEIGHT];	/* child index taken at each inner level */

@@ -59,6 +59,19 @@ size_t btree_bytes(const struct btree *t);
 int btree_get(const struct btree *t, const void *key, size_t klen,
     struct btree_loc *loc);
 
+#define BTREE_BATCH	16
+
+/*
+ * btree_get_many(t, keys, klens, n, locs, found):
+ * btree_get() for n keys: found[i] is 1 and locs[i] filled when keys[i] is
+ * present, else found[i] is 0.  Up to BTREE_BATCH walks go down the levels
+ * side by side, each asking for its next node before the others are
+ * searched, so that one key's cache misses overlap the rest's instead of
+ * following them.
+ */
+void btree_get_many(const struct btree *t, const uint8_t *const *keys,
+    const size_t *klens, unsigned n, struct btree_loc *locs, int *found);
+
 /*
  * btree_put(t, key, klen, loc, old):
  * Insert key or replace its location.  Returns 1 when key was present (its

@@ -487,42 +487,36 @@ engine_delete(struct engine *e, const void *key, size_t klen, uint64_t *seq)
 
 /* ---- reading ---- */
 
+/* Whether the record loc points at in s can be read through the mapping. */
+static int
+in_map(const struct segment *s, const struct btree_loc *loc, uint64_t rs)
+{
+	return (loc->off + rs <= atomic_load_explicit(&s->written,
+	    memory_order_acquire) && loc->off + rs <= s->maplen);
+}
+
 /*
- * Find the record loc points at and verify it completely: checksum, and
- * that it is the put of this key with this sequence number.  *rec points at
- * the record, in the segment's mapping or in e->rbuf.
+ * Find the record loc points at (in s) and verify it completely: checksum,
+ * and that it is the put of this key with this sequence number.  *rec
+ * points at the record, in the segment's mapping or in buf, which holds
+ * the record's size and is used only for a record not yet in the file.
  */
 static int
-read_record(struct engine *e, const struct btree_loc *loc, const uint8_t *key,
-    size_t klen, const uint8_t **rec)
+read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
+    const uint8_t *key, size_t klen, uint8_t *buf, const uint8_t **rec)
 {
-	struct segment *s;
 	struct record_header h;
 	const uint8_t *p;
 	const char *why = NULL;
 	uint64_t rs = record_size(klen, loc->vlen);
 	int r;
 
-	if ((s = segtab_find(&e->segs, loc->seg)) == NULL) {
-		engine_log(e, ENGINE_LOG_ERROR, "index points at segment %"
-		    PRIu32 ", which is not open", loc->seg);
-		return (ENGINE_EIO);
-	}
-	if (loc->off + rs <= atomic_load_explicit(&s->written,
-	    memory_order_acquire) && loc->off + rs <= s->maplen)
+	if (in_map(s, loc, rs))
 		p = s->map + loc->off;
 	else {
-		if (e->rbuf_cap < rs) {
-			uint8_t *nb = realloc(e->rbuf, (size_t)rs);
-
-			if (nb == NULL)
-				return (ENGINE_ENOMEM);
-			e->rbuf = nb;
-			e->rbuf_cap = (size_t)rs;
-		}
-		r = syncer_read(e->syncer, s, loc->off, (size_t)rs, e->rbuf);
+		r = syncer_read(e->syncer, s, loc->off, (size_t)rs, buf);
 		if (r == 1)
-			p = e->rbuf;
+			p = buf;
 		else if (r == 0 && loc->off + rs <= s->maplen)
 			p = s->map + loc->off;
 		else {
@@ -549,6 +543,47 @@ read_record(struct engine *e, const struct btree_loc *loc, const uint8_t *key,
 	return (0);
 }
 
+static struct segment *
+record_segment(struct engine *e, const struct btree_loc *loc)
+{
+	struct segment *s;
+
+	if ((s = segtab_find(&e->segs, loc->seg)) == NULL)
+		engine_log(e, ENGINE_LOG_ERROR, "index points at segment %"
+		    PRIu32 ", which is not open", loc->seg);
+	return (s);
+}
+
+static int
+rbuf_reserve(struct engine *e, uint64_t size)
+{
+	uint8_t *nb;
+
+	if (e->rbuf_cap >= size)
+		return (0);
+	if (size > SIZE_MAX || (nb = realloc(e->rbuf, (size_t)size)) == NULL)
+		return (ENGINE_ENOMEM);
+	e->rbuf = nb;
+	e->rbuf_cap = (size_t)size;
+	return (0);
+}
+
+/* read_record_in() with e->rbuf as the buffer. */
+static int
+read_record(struct engine *e, const struct btree_loc *loc, const uint8_t *key,
+    size_t klen, const uint8_t **rec)
+{
+	struct segment *s;
+	uint64_t rs = record_size(klen, loc->vlen);
+	int r;
+
+	if ((s = record_segment(e, loc)) == NULL)
+		return (ENGINE_EIO);
+	if (!in_map(s, loc, rs) && (r = rbuf_reserve(e, rs)) != 0)
+		return (r);
+	return (read_record_in(e, s, loc, key, klen, e->rbuf, rec));
+}
+
 int
 engine_get_ref(struct engine *e, const void *key, size_t klen,
     const void **value, size_t *vlen, uint64_t *seq)
@@ -572,6 +607,71 @@ engine_get_ref(struct engine *e, const void *key, size_t klen,
 	*vlen = loc.vlen;
 	if (seq != NULL)
 		*seq = loc.seq;
+	return (0);
+}
+
+_Static_assert(ENGINE_GET_MANY_MAX <= BTREE_BATCH,
+    "engine_get_many walks all its keys in one batch");
+
+int
+engine_get_many(struct engine *e, struct engine_read *r, size_t n)
+{
+	const uint8_t *keys[ENGINE_GET_MANY_MAX] = { NULL }, *rec, *p;
+	size_t klens[ENGINE_GET_MANY_MAX] = { 0 }, i;
+	struct btree_loc locs[ENGINE_GET_MANY_MAX];
+	struct segment *segs[ENGINE_GET_MANY_MAX];
+	uint64_t bufoff[ENGINE_GET_MANY_MAX], need = 0, rs, j;
+	int found[ENGINE_GET_MANY_MAX], rc;
+
+	/* The values share e->rbuf, so all of them are read in one round. */
+	if (n > ENGINE_GET_MANY_MAX)
+		return (ENGINE_EINVAL);
+	for (i = 0; i < n; i++) {
+		r[i].value = NULL;
+		r[i].vlen = 0;
+		klens[i] = r[i].key != NULL ? r[i].klen : 0;
+		keys[i] = klens[i] > 0 ? r[i].key : (const uint8_t *)"";
+	}
+	btree_get_many(e->index, keys, klens, (unsigned)n, locs, found);
+	/* Ask for every record before reading any. */
+	for (i = 0; i < n; i++) {
+		segs[i] = NULL;
+		bufoff[i] = 0;
+		if (klens[i] == 0 || !found[i] ||
+		    (segs[i] = record_segment(e, &locs[i])) == NULL)
+			continue;
+		rs = record_size(klens[i], locs[i].vlen);
+		if (in_map(segs[i], &locs[i], rs)) {
+			p = segs[i]->map + locs[i].off;
+			for (j = 0; j < rs && j < 256; j += 64)
+				__builtin_prefetch(p + j);
+		} else {
+			bufoff[i] = need;
+			need += rs;
+		}
+	}
+	rc = need > 0 ? rbuf_reserve(e, need) : 0;
+	for (i = 0; i < n; i++) {
+		struct engine_read *q = &r[i];
+
+		if (klens[i] == 0)
+			q->rc = ENGINE_EINVAL;
+		else if (!found[i]) {
+			q->rc = ENGINE_ENOTFOUND;
+			q->seq = atomic_load(&e->last_delete_seq);
+		} else if (segs[i] == NULL)
+			q->rc = ENGINE_EIO;
+		else if (rc != 0 && !in_map(segs[i], &locs[i],
+		    record_size(klens[i], locs[i].vlen)))
+			q->rc = rc;
+		else if ((q->rc = read_record_in(e, segs[i], &locs[i], keys[i],
+		    klens[i], e->rbuf != NULL ? e->rbuf + bufoff[i] : NULL,
+		    &rec)) == 0) {
+			q->value = rec + RECORD_HEADER_SIZE + klens[i];
+			q->vlen = locs[i].vlen;
+			q->seq = locs[i].seq;
+		}
+	}
 	return (0);
 }
 

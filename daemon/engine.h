@@ -174,6 +174,31 @@ int engine_get(struct engine *e, const void *key, size_t klen,
 int engine_get_ref(struct engine *e, const void *key, size_t klen,
     const void **value, size_t *vlen, uint64_t *seq);
 
+/* One key of engine_get_many(): key and klen in, the rest out. */
+struct engine_read {
+	const void	*key;
+	size_t		 klen;
+	int		 rc;	/* as engine_get_ref() returns */
+	const void	*value;
+	size_t		 vlen;
+	uint64_t	 seq;
+};
+
+#define ENGINE_GET_MANY_MAX	16
+
+/*
+ * engine_get_many(e, r, n):
+ * engine_get_ref() for each of n keys (up to ENGINE_GET_MANY_MAX; more
+ * give ENGINE_EINVAL and no results), as if called in order with nothing
+ * in between: r[i].rc, value, vlen and seq are what that call would give.
+ * Every value stays valid together, until the next engine_* call on the
+ * owner thread.  The index walks and record reads of the keys run side by
+ * side, so their cache misses overlap: for a run of gets from a
+ * pipelined client this is about twice as fast as one get at a time on an
+ * index far larger than the CPU's caches.
+ */
+int engine_get_many(struct engine *e, struct engine_read *r, size_t n);
+
 /*
  * engine_iter(e, start, slen, start_exclusive, end, elen, prefix, plen,
  *     limit, keys_only, cb, arg, more, seq):

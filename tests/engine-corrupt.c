@@ -290,6 +290,28 @@ test_never_served(void **state)
 	    noop_cb, NULL, &more, &seq), 0);
 	kv(4, k, v);
 	assert_int_equal(tenv_get_eq(&t, k, v), 0);
+	/* In a run of gets only the damaged one is refused. */
+	{
+		char k2[16], k3[16], k4[16], v2[32], v4[32];
+		struct engine_read rd[3];
+
+		kv(2, k2, v2);
+		kv(3, k3, v);
+		kv(4, k4, v4);
+		rd[0].key = k2;
+		rd[1].key = k3;
+		rd[2].key = k4;
+		rd[0].klen = rd[1].klen = rd[2].klen = KLEN;
+		assert_int_equal(engine_get_many(t.e, rd, 3), 0);
+		assert_int_equal(rd[0].rc, 0);
+		assert_int_equal(rd[1].rc, ENGINE_ECORRUPT);
+		assert_null(rd[1].value);
+		assert_int_equal(rd[2].rc, 0);
+		assert_int_equal(rd[0].vlen, strlen(v2));
+		assert_memory_equal(rd[0].value, v2, rd[0].vlen);
+		assert_int_equal(rd[2].vlen, strlen(v4));
+		assert_memory_equal(rd[2].value, v4, rd[2].vlen);
+	}
 	tenv_done(&t);
 }
 

@@ -338,6 +338,59 @@ check_get(struct tenv *t, struct model *m, const uint8_t *k, size_t klen,
 	free(v);
 }
 
+/*
+ * A run of gets at once, some keys repeated or empty: each result is what
+ * the model says, and every value is still intact after the whole run.
+ */
+static void
+check_get_many(struct tenv *t, struct model *m, uint64_t *s, unsigned long op)
+{
+	enum { MAXRUN = ENGINE_GET_MANY_MAX };
+	struct engine_read rd[MAXRUN + 1];
+	uint8_t keys[MAXRUN][MAXK];
+	size_t n = 1 + rnd(s) % MAXRUN, i;
+	struct ment *e;
+
+	/* More than it takes is refused whole. */
+	assert_int_equal(engine_get_many(t->e, rd, MAXRUN + 1), ENGINE_EINVAL);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && rnd(s) % 8 == 0) {
+			memcpy(keys[i], keys[i - 1], rd[i - 1].klen);
+			rd[i].klen = rd[i - 1].klen;
+		} else
+			rand_key(s, keys[i], &rd[i].klen);
+		rd[i].key = keys[i];
+		if (rnd(s) % 32 == 0)
+			rd[i].klen = 0;
+	}
+	assert_int_equal(engine_get_many(t->e, rd, n), 0);
+	for (i = 0; i < n; i++) {
+		if (rd[i].klen == 0) {
+			if (rd[i].rc != ENGINE_EINVAL)
+				fail_msg("seed %llu op %lu: get_many of an "
+				    "empty key gave %d", (unsigned long long)seed,
+				    op, rd[i].rc);
+			continue;
+		}
+		e = m_find(m, keys[i], rd[i].klen);
+		if (e == NULL) {
+			if (rd[i].rc != ENGINE_ENOTFOUND)
+				fail_msg("seed %llu op %lu: get_many of a "
+				    "missing key gave %d", (unsigned long long)seed,
+				    op, rd[i].rc);
+			continue;
+		}
+		if (rd[i].rc != 0)
+			fail_msg("seed %llu op %lu: get_many gave %d (%s)",
+			    (unsigned long long)seed, op, rd[i].rc,
+			    engine_strerror(rd[i].rc));
+		if (rd[i].vlen != e->vlen || (e->vlen > 0 &&
+		    memcmp(rd[i].value, e->val, e->vlen) != 0))
+			fail_msg("seed %llu op %lu: get_many key %zu of %zu: "
+			    "wrong value", (unsigned long long)seed, op, i, n);
+	}
+}
+
 static void
 check_everything(struct tenv *t, struct model *m, unsigned long op)
 {
@@ -417,8 +470,10 @@ test_model(void **state)
 			assert_true(sq > last);
 			last = sq;
 			m_put(&m, k, klen, val, vlen);
-		} else if (r < 60) {
+		} else if (r < 54) {
 			check_get(&t, &m, k, klen, op);
+		} else if (r < 60) {
+			check_get_many(&t, &m, &s, op);
 		} else if (r < 72) {
 			ret = engine_delete(t.e, k, klen, &sq);
 			if (m_del(&m, k, klen)) {
