@@ -12,6 +12,9 @@
 
 #include "frame.h"
 
+/* At reset, an output buffer over this many times its keep size shrinks. */
+#define FRAME_OUT_SHRINK	16
+
 struct frame_decoder {
 	uint32_t	max_frame;
 	uint32_t	ready_len;	/* payload length of the FRAME_READY frame */
@@ -35,6 +38,13 @@ frame_header_put(uint8_t h[FRAME_HEADER_SIZE], uint32_t len)
 	h[2] = (uint8_t)(len >> 8);
 	h[3] = (uint8_t)len;
 }
+
+struct frame_out {
+	uint8_t		*data;
+	size_t		 len;
+	size_t		 cap;
+	size_t		 keep;
+};
 
 struct frame_decoder *
 frame_decoder_new(uint32_t max_frame)
@@ -94,6 +104,42 @@ frame_decode(struct frame_decoder *d, struct evbuffer *in,
 	*data = p + FRAME_HEADER_SIZE;
 	*len = n;
 	return (FRAME_READY);
+}
+
+enum frame_status
+frame_decode_mem(struct frame_decoder *d, const uint8_t *buf, size_t len,
+    const uint8_t **data, size_t *flen, size_t *used)
+{
+	size_t skip = 0;
+	uint32_t n;
+
+	if (d->skip_left > 0) {
+		skip = len < d->skip_left ? len : (size_t)d->skip_left;
+		d->skip_left -= skip;
+		buf += skip;
+		len -= skip;
+	}
+	*used = skip;
+	if (d->skip_left > 0 || len < FRAME_HEADER_SIZE)
+		return (FRAME_AGAIN);
+	n = frame_header_get(buf);
+	if (n > d->max_frame) {
+		d->rejected_len = n;
+		return (FRAME_TOO_LARGE);
+	}
+	if (len - FRAME_HEADER_SIZE < n)
+		return (FRAME_AGAIN);
+	*data = buf + FRAME_HEADER_SIZE;
+	*flen = n;
+	*used = skip + FRAME_HEADER_SIZE + n;
+	return (FRAME_READY);
+}
+
+size_t
+frame_skip_mem(struct frame_decoder *d)
+{
+	d->skip_left = d->rejected_len;
+	return (FRAME_HEADER_SIZE);
 }
 
 void
@@ -174,4 +220,104 @@ frame_encode_raw(struct evbuffer *out, const void *payload, size_t len)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Make room for need more bytes in o.  Returns 0 or -1 (ENOMEM). */
+static int
+frame_out_grow(struct frame_out *o, size_t need)
+{
+	size_t cap = o->cap;
+	uint8_t *p;
+
+	if (need > SIZE_MAX - o->len) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	while (cap - o->len < need)
+		cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+	if ((p = realloc(o->data, cap)) == NULL)
+		return (-1);
+	o->data = p;
+	o->cap = cap;
+	return (0);
+}
+
+struct frame_out *
+frame_out_new(size_t keep)
+{
+	struct frame_out *o;
+
+	if (keep < FRAME_HEADER_SIZE)
+		keep = FRAME_HEADER_SIZE;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	if ((o->data = malloc(keep)) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->cap = o->keep = keep;
+	return (o);
+}
+
+void
+frame_out_free(struct frame_out *o)
+{
+	if (o == NULL)
+		return;
+	free(o->data);
+	free(o);
+}
+
+int
+frame_out_encode(struct frame_out *o, const struct ProtobufCMessage *msg)
+{
+	return (frame_out_encode_max(o, msg,
+	    protobuf_c_message_get_packed_size(msg)));
+}
+
+int
+frame_out_encode_max(struct frame_out *o, const struct ProtobufCMessage *msg,
+    size_t max)
+{
+	size_t n;
+
+	if (max > FRAME_LEN_MAX) {
+		errno = EMSGSIZE;
+		return (-1);
+	}
+	if (o->cap - o->len < FRAME_HEADER_SIZE + max &&
+	    frame_out_grow(o, FRAME_HEADER_SIZE + max) != 0)
+		return (-1);
+	n = protobuf_c_message_pack(msg, o->data + o->len + FRAME_HEADER_SIZE);
+	if (n > max)
+		abort();	/* memory past the room is overwritten */
+	frame_header_put(o->data + o->len, (uint32_t)n);
+	o->len += FRAME_HEADER_SIZE + n;
+	return (0);
+}
+
+const uint8_t *
+frame_out_data(const struct frame_out *o)
+{
+	return (o->data);
+}
+
+size_t
+frame_out_len(const struct frame_out *o)
+{
+	return (o->len);
+}
+
+void
+frame_out_truncate(struct frame_out *o, size_t len)
+{
+	uint8_t *p;
+
+	if (len < o->len)
+		o->len = len;
+	if (o->len == 0 && o->cap / FRAME_OUT_SHRINK > o->keep &&
+	    (p = realloc(o->data, o->keep)) != NULL) {
+		o->data = p;
+		o->cap = o->keep;
+	}
 }

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "dispatch.h"
@@ -102,9 +101,36 @@ dispatch_free(struct dispatch *d)
 }
 
 static int
-dispatch_send(struct evbuffer *out, Kv__Response *resp)
+dispatch_send(struct frame_out *out, Kv__Response *resp)
 {
-	if (frame_encode(out, &resp->base) != 0) {
+	if (frame_out_encode(out, &resp->base) != 0) {
+		log_warn("encoding a response of %zu bytes",
+		    protobuf_c_message_get_packed_size(&resp->base));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The most a Response of the common kinds packs to beyond the bytes of
+ * its one string or bytes field: every field dispatch may set in them
+ * (id, status, message, the result, and in the result one bytes field and
+ * a seq) at its longest.  A varint takes at most 10 bytes (an enum too,
+ * when negative), a tag 1 (field numbers below 16) and a length prefix at
+ * most 5: 6 fields times 16 bytes is more than enough.
+ */
+#define RESPONSE_FIXED_MAX	96
+
+/*
+ * dispatch_send() for a response that packs to at most RESPONSE_FIXED_MAX
+ * + extra bytes, extra being the length of its one string or bytes field:
+ * packed without being sized first.
+ */
+static int
+dispatch_send_small(struct frame_out *out, Kv__Response *resp, size_t extra)
+{
+	if (frame_out_encode_max(out, &resp->base,
+	    RESPONSE_FIXED_MAX + extra) != 0) {
 		log_warn("encoding a response of %zu bytes",
 		    protobuf_c_message_get_packed_size(&resp->base));
 		return (-1);
@@ -114,7 +140,7 @@ dispatch_send(struct evbuffer *out, Kv__Response *resp)
 
 /* An error response: status, id and the message in d->msg. */
 static int
-dispatch_fail(struct dispatch *d, struct evbuffer *out, uint64_t id,
+dispatch_fail(struct dispatch *d, struct frame_out *out, uint64_t id,
     Kv__Status status)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
@@ -122,11 +148,11 @@ dispatch_fail(struct dispatch *d, struct evbuffer *out, uint64_t id,
 	resp.id = id;
 	resp.status = status;
 	resp.message = d->msg;
-	return (dispatch_send(out, &resp));
+	return (dispatch_send_small(out, &resp, strlen(d->msg)));
 }
 
 int
-dispatch_too_large(struct dispatch *d, struct evbuffer *out,
+dispatch_too_large(struct dispatch *d, struct frame_out *out,
     uint64_t announced, uint32_t max_frame)
 {
 	snprintf(d->msg, sizeof(d->msg),
@@ -136,7 +162,7 @@ dispatch_too_large(struct dispatch *d, struct evbuffer *out,
 }
 
 int
-dispatch_unavailable(struct dispatch *d, struct evbuffer *out, uint64_t id,
+dispatch_unavailable(struct dispatch *d, struct frame_out *out, uint64_t id,
     const char *why)
 {
 	snprintf(d->msg, sizeof(d->msg), "%s", why);
@@ -200,8 +226,8 @@ dispatch_check_key(struct dispatch *d, const ProtobufCBinaryData *key)
 }
 
 static int
-dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
-    struct dispatch_reply *r)
+dispatch_put(struct dispatch *d, const Kv__Request *req,
+    struct frame_out *out, struct dispatch_reply *r)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__PutResponse put = KV__PUT_RESPONSE__INIT;
@@ -231,15 +257,15 @@ dispatch_put(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_PUT;
 	resp.put = &put;
-	return (dispatch_send(out, &resp));
+	return (dispatch_send_small(out, &resp, 0));
 fail:
 	stats_op(d->cfg.stats, STATS_OP_PUT, 1);
 	return (dispatch_fail(d, out, req->id, st));
 }
 
 static int
-dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
-    struct dispatch_reply *r)
+dispatch_get(struct dispatch *d, const Kv__Request *req,
+    struct frame_out *out, struct dispatch_reply *r)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__GetResponse get = KV__GET_RESPONSE__INIT;
@@ -277,12 +303,12 @@ dispatch_get(struct dispatch *d, const Kv__Request *req, struct evbuffer *out,
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_GET;
 	resp.get = &get;
-	return (dispatch_send(out, &resp));
+	return (dispatch_send_small(out, &resp, vlen));
 }
 
 static int
 dispatch_delete(struct dispatch *d, const Kv__Request *req,
-    struct evbuffer *out, struct dispatch_reply *r)
+    struct frame_out *out, struct dispatch_reply *r)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__DeleteResponse del = KV__DELETE_RESPONSE__INIT;
@@ -314,7 +340,7 @@ dispatch_delete(struct dispatch *d, const Kv__Request *req,
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_DELETE;
 	resp.delete_ = &del;
-	return (dispatch_send(out, &resp));
+	return (dispatch_send_small(out, &resp, 0));
 }
 
 static int
@@ -359,7 +385,7 @@ iter_collect(void *arg, const struct engine_entry *ent)
 
 static int
 dispatch_iter(struct dispatch *d, const Kv__Request *req,
-    struct evbuffer *out, struct dispatch_reply *r)
+    struct frame_out *out, struct dispatch_reply *r)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__IterResponse it = KV__ITER_RESPONSE__INIT;
@@ -410,7 +436,7 @@ out:
 
 static int
 dispatch_ping(struct dispatch *d, const Kv__Request *req,
-    struct evbuffer *out)
+    struct frame_out *out)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__PingResponse ping = KV__PING_RESPONSE__INIT;
@@ -420,7 +446,7 @@ dispatch_ping(struct dispatch *d, const Kv__Request *req,
 	resp.id = req->id;
 	resp.result_case = KV__RESPONSE__RESULT_PING;
 	resp.ping = &ping;
-	return (dispatch_send(out, &resp));
+	return (dispatch_send_small(out, &resp, ping.payload.len));
 }
 
 /* Stats collected into a growing array of Kv__Stat. */
@@ -459,7 +485,7 @@ stats_collect(void *arg, const struct stats_item *item)
 
 static int
 dispatch_stats(struct dispatch *d, const Kv__Request *req,
-    struct evbuffer *out)
+    struct frame_out *out)
 {
 	Kv__Response resp = KV__RESPONSE__INIT;
 	Kv__StatsResponse sr = KV__STATS_RESPONSE__INIT;
@@ -493,7 +519,7 @@ dispatch_stats(struct dispatch *d, const Kv__Request *req,
 
 int
 dispatch_request(struct dispatch *d, const uint8_t *payload, size_t len,
-    struct evbuffer *out, struct dispatch_reply *r)
+    struct frame_out *out, struct dispatch_reply *r)
 {
 	Kv__Request *req;
 	int ret;

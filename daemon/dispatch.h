@@ -17,7 +17,7 @@
 
 #include "engine.h"
 
-struct evbuffer;
+struct frame_out;
 struct stats;
 struct dispatch;
 
@@ -58,14 +58,14 @@ void dispatch_free(struct dispatch *d);
  * Returns 0, or -1 if the response could not be encoded (out of memory).
  */
 int dispatch_request(struct dispatch *d, const uint8_t *payload, size_t len,
-    struct evbuffer *out, struct dispatch_reply *r);
+    struct frame_out *out, struct dispatch_reply *r);
 
 /*
  * dispatch_too_large(d, out, announced, max_frame):
  * Append the TOO_LARGE response (id 0) for a frame that announced
  * announced bytes over max_frame.  Returns 0 or -1 (out of memory).
  */
-int dispatch_too_large(struct dispatch *d, struct evbuffer *out,
+int dispatch_too_large(struct dispatch *d, struct frame_out *out,
     uint64_t announced, uint32_t max_frame);
 
 /*
@@ -73,7 +73,7 @@ int dispatch_too_large(struct dispatch *d, struct evbuffer *out,
  * Append an UNAVAILABLE response with id and the one-line reason why.
  * Returns 0 or -1 (out of memory).
  */
-int dispatch_unavailable(struct dispatch *d, struct evbuffer *out,
+int dispatch_unavailable(struct dispatch *d, struct frame_out *out,
     uint64_t id, const char *why);
 
 #endif /* !KVD_DISPATCH_H */

@@ -1,23 +1,36 @@
 /*
  * server.c: listeners, connections, ordering, limits.  See server.h.
  *
- * Replies are encoded straight into the connection's output buffer, in
- * request order.  Only its first `sendable' bytes may go out; the replies
- * after them wait for durability, each described by a small marker (its
- * length and the sequence number it waits for) in a FIFO.  A reply is
- * sendable at once when nothing is held before it and it needs no wait.
- * Releasing held replies only moves the `sendable' mark, so holding a
- * reply costs no allocation and no copy.  Connections with held replies
- * sit on a server-wide list that server_durable() walks.
+ * A connection's output is one stream in request order: first its output
+ * evbuffer, then its `region', the replies it made in this loop pass that
+ * are still in the server's pass buffer.  Only the first `sendable' bytes
+ * of the stream may go out; the replies after them wait for durability,
+ * each described by a small marker (its length and the sequence number it
+ * waits for) in a FIFO.  A reply is sendable at once when nothing is held
+ * before it and it needs no wait.  Releasing held replies only moves the
+ * `sendable' mark, so holding a reply costs no allocation and no copy.
+ * Connections with held replies sit on a server-wide list that
+ * server_durable() walks.
  *
  * Socket I/O is done by hand rather than with bufferevents, the way Redis
  * does it, because at pipeline 1 the system calls per request are the
  * cost: a persistent read event per connection (never re-armed), one
- * read() into the input evbuffer's free space (no FIONREAD), and the
- * replies of a whole pass written with one writev() at its end.  A write
- * event is registered only while output is left over.  Idle connections
- * are found by a sweep once a second rather than by a timer re-armed on
- * every request.
+ * read() per readiness (no FIONREAD), and the replies of a whole pass
+ * written with one write() at its end.  A write event is registered only
+ * while output is left over.  Idle connections are found by a sweep once
+ * a second rather than by a timer re-armed on every request.
+ *
+ * At pipeline 1 the rest of the cost is per request, so the common case
+ * touches no evbuffer and allocates nothing: libevent frees an evbuffer's
+ * memory whenever it is drained empty, which would cost a malloc and a
+ * free on each side of every request.  A read lands in one server-wide
+ * read buffer and its frames are answered from there; only an unfinished
+ * frame (or frames left while a client is paused) is kept in the
+ * connection's input evbuffer, and while that holds bytes reads go to it.
+ * Replies are encoded into one server-wide pass buffer and written from
+ * there; only what the socket does not take, and replies still held when
+ * the pass ends, are copied into the output evbuffer.  Both buffers are
+ * reused from pass to pass.
  */
 #include "config.h"
 
@@ -59,6 +72,9 @@
 /* Bytes asked of one read(): what a bufferevent would read at most. */
 #define READ_SIZE	16384
 
+/* Room the pass buffer keeps: a pass of small replies never grows it. */
+#define PASS_BUFFER_SIZE	(64u << 10)
+
 /* A frame announcing more than this many times max-frame is not our protocol. */
 #define FRAME_ABSURD_FACTOR	4
 
@@ -76,13 +92,17 @@ struct conn {
 	evutil_socket_t	 fd;
 	struct event	*rev;		/* persistent; added while reading */
 	struct event	*wev;		/* added only while output is left over */
-	struct evbuffer	*in;
-	struct evbuffer	*out;
+	struct evbuffer	*in;		/* unfinished frame, frames not taken */
+	struct evbuffer	*out;		/* output before the region */
 	struct frame_decoder *dec;
+	TAILQ_ENTRY(conn) region_link;	/* connections with a region */
+	size_t		 region_off;	/* the region, in srv->pass */
+	size_t		 region_len;
+	int		 on_region;
 	time_t		 last_io;	/* for the idle sweep */
 	int		 reading;	/* rev is added */
 	int		 writing;	/* wev is added */
-	size_t		 sendable;	/* bytes at the head of out that may go */
+	size_t		 sendable;	/* head of the output that may go */
 	struct held	*hq;		/* ring of held replies */
 	size_t		 hq_cap;
 	size_t		 hq_head;
@@ -104,7 +124,11 @@ struct server {
 	size_t		 nlisteners;
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) held;
+	TAILQ_HEAD(, conn) regions;	/* connections with bytes in pass */
 	size_t		 nconns;
+	uint8_t		*rbuf;		/* where read() puts bytes */
+	struct frame_out *pass;		/* replies of this loop pass */
+	struct frame_out *aside;	/* replies made off the hot path */
 	struct evbuffer	*scratch;	/* held replies being settled */
 	struct event	*accept_retry;	/* re-enable listeners after accept errors */
 	struct event	*drain_timer;
@@ -126,7 +150,39 @@ static void conn_set_reading(struct conn *, int);
 static size_t
 conn_pending(const struct conn *c)
 {
-	return (evbuffer_get_length(c->out) + c->hq_n * REPLY_OVERHEAD);
+	return (evbuffer_get_length(c->out) + c->region_len +
+	    c->hq_n * REPLY_OVERHEAD);
+}
+
+/*
+ * c's region is empty now.  Once no connection has one, the pass buffer
+ * starts again from its beginning.
+ */
+static void
+conn_region_clear(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	c->region_len = 0;
+	if (c->on_region) {
+		TAILQ_REMOVE(&s->regions, c, region_link);
+		c->on_region = 0;
+	}
+	if (TAILQ_EMPTY(&s->regions))
+		frame_out_truncate(s->pass, 0);
+}
+
+/* Move c's region to the end of its output evbuffer.  Returns 0 or -1. */
+static int
+conn_spill(struct conn *c)
+{
+	if (c->region_len == 0)
+		return (0);
+	if (evbuffer_add(c->out, frame_out_data(c->srv->pass) + c->region_off,
+	    c->region_len) != 0)
+		return (-1);
+	conn_region_clear(c);
+	return (0);
 }
 
 static void
@@ -147,7 +203,9 @@ static void
 conn_free(struct conn *c)
 {
 	struct server *s = c->srv;
+
 	free(c->hq);
+	conn_region_clear(c);
 	if (c->on_held)
 		TAILQ_REMOVE(&s->held, c, held_link);
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -168,7 +226,8 @@ conn_free(struct conn *c)
 static int
 conn_maybe_finish(struct conn *c)
 {
-	if (c->closing && c->hq_n == 0 && evbuffer_get_length(c->out) == 0) {
+	if (c->closing && c->hq_n == 0 && c->region_len == 0 &&
+	    evbuffer_get_length(c->out) == 0) {
 		conn_free(c);
 		return (1);
 	}
@@ -274,6 +333,8 @@ conn_settle(struct conn *c, uint64_t durable, const char *why)
 	char msg[300];
 	int rc = 0;
 
+	if (conn_spill(c) != 0)
+		return (-1);
 	evbuffer_drain(tail, evbuffer_get_length(tail));
 	if (evbuffer_remove_buffer(c->out, tail,
 	    evbuffer_get_length(c->out) - c->sendable) < 0)
@@ -287,8 +348,13 @@ conn_settle(struct conn *c, uint64_t durable, const char *why)
 			    (int)h->len ? 0 : -1;
 		else {
 			evbuffer_drain(tail, h->len);
-			rc = dispatch_unavailable(s->cfg.dispatch, c->out,
+			rc = dispatch_unavailable(s->cfg.dispatch, s->aside,
 			    h->id, msg);
+			if (rc == 0)
+				rc = evbuffer_add(c->out,
+				    frame_out_data(s->aside),
+				    frame_out_len(s->aside));
+			frame_out_truncate(s->aside, 0);
 		}
 	}
 	c->sendable = evbuffer_get_length(c->out);
@@ -336,114 +402,205 @@ conn_stop_reading(struct conn *c)
 }
 
 /*
- * Handle every whole frame in c's input.  Returns 0, or -1 when c must be
- * dropped at once (out of memory, or past the output hard limit).
+ * Answer one frame: fs is FRAME_READY (its payload is data, len bytes) or
+ * FRAME_TOO_LARGE.  The reply goes to the end of c's region.  *skip is set
+ * when the caller must skip the refused frame.  Returns 0, or -1 when c
+ * must be dropped at once (out of memory, or past the output hard limit).
  */
 static int
-conn_process(struct conn *c)
+conn_frame(struct conn *c, enum frame_status fs, const uint8_t *data,
+    size_t len, int *skip)
 {
 	struct server *s = c->srv;
-	struct evbuffer *in = c->in;
 	struct dispatch_reply r;
-	const uint8_t *data;
-	enum frame_status fs;
 	uint64_t announced;
-	size_t len, pending, before;
+	size_t before, pending;
 
-	while (!c->closing && !c->paused) {
-		before = evbuffer_get_length(c->out);
-		fs = frame_decode(c->dec, in, &data, &len);
-		if (fs == FRAME_AGAIN)
-			break;
-		if (fs == FRAME_TOO_LARGE) {
-			announced = frame_rejected_len(c->dec);
-			stats_add(s->cfg.stats, STATS_FRAMES_TOO_LARGE, 1);
-			memset(&r, 0, sizeof(r));
-			if (dispatch_too_large(s->cfg.dispatch, c->out,
-			    announced, s->cfg.max_frame) != 0)
-				return (-1);
-			if (announced > (uint64_t)FRAME_ABSURD_FACTOR *
-			    s->cfg.max_frame) {
-				log_info("client %s: frame announces %llu bytes, "
-				    "more than %d x max-frame; closing",
-				    c->peer, (unsigned long long)announced,
-				    FRAME_ABSURD_FACTOR);
-				conn_stop_reading(c);
-			} else {
-				log_debug("client %s: skipping a frame of "
-				    "%llu bytes", c->peer,
-				    (unsigned long long)announced);
-				frame_skip(c->dec, in);
-			}
+	*skip = 0;
+	before = frame_out_len(s->pass);
+	if (c->region_len > 0 && c->region_off + c->region_len != before) {
+		/* Another connection wrote after c's region (rare). */
+		if (conn_spill(c) != 0)
+			return (-1);
+		before = frame_out_len(s->pass);
+	}
+	if (c->region_len == 0)
+		c->region_off = before;
+	if (fs == FRAME_TOO_LARGE) {
+		announced = frame_rejected_len(c->dec);
+		stats_add(s->cfg.stats, STATS_FRAMES_TOO_LARGE, 1);
+		memset(&r, 0, sizeof(r));
+		if (dispatch_too_large(s->cfg.dispatch, s->pass, announced,
+		    s->cfg.max_frame) != 0)
+			return (-1);
+		if (announced > (uint64_t)FRAME_ABSURD_FACTOR *
+		    s->cfg.max_frame) {
+			log_info("client %s: frame announces %llu bytes, "
+			    "more than %d x max-frame; closing",
+			    c->peer, (unsigned long long)announced,
+			    FRAME_ABSURD_FACTOR);
+			conn_stop_reading(c);
 		} else {
-			if (dispatch_request(s->cfg.dispatch, data, len,
-			    c->out, &r) != 0)
-				return (-1);
-			frame_consume(c->dec, in);
-			if (r.close) {
-				log_info("client %s: a frame of %zu bytes does "
-				    "not parse as a request; closing", c->peer,
-				    len);
-				conn_stop_reading(c);
-			}
+			log_debug("client %s: skipping a frame of %llu bytes",
+			    c->peer, (unsigned long long)announced);
+			*skip = 1;
 		}
-		if (conn_reply(c, r.id, r.wait_seq,
-		    evbuffer_get_length(c->out) - before) != 0)
+	} else {
+		if (dispatch_request(s->cfg.dispatch, data, len, s->pass,
+		    &r) != 0)
 			return (-1);
-		pending = conn_pending(c);
-		if (pending > s->cfg.output_hard_limit) {
-			log_warnx("client %s: %zu bytes of replies pending, over "
-			    "client-output-hard-limit %llu; disconnecting",
-			    c->peer, pending,
-			    (unsigned long long)s->cfg.output_hard_limit);
-			stats_add(s->cfg.stats, STATS_CONNECTIONS_DROPPED, 1);
-			return (-1);
+		if (r.close) {
+			log_info("client %s: a frame of %zu bytes does not "
+			    "parse as a request; closing", c->peer, len);
+			conn_stop_reading(c);
 		}
-		if (pending >= s->cfg.output_limit) {
-			/* Backpressure: the write callback resumes reading. */
-			c->paused = 1;
-			conn_set_reading(c, 0);
-		}
+	}
+	len = frame_out_len(s->pass) - before;
+	c->region_len += len;
+	if (!c->on_region) {
+		TAILQ_INSERT_TAIL(&s->regions, c, region_link);
+		c->on_region = 1;
+	}
+	if (conn_reply(c, r.id, r.wait_seq, len) != 0)
+		return (-1);
+	pending = conn_pending(c);
+	if (pending > s->cfg.output_hard_limit) {
+		log_warnx("client %s: %zu bytes of replies pending, over "
+		    "client-output-hard-limit %llu; disconnecting", c->peer,
+		    pending, (unsigned long long)s->cfg.output_hard_limit);
+		stats_add(s->cfg.stats, STATS_CONNECTIONS_DROPPED, 1);
+		return (-1);
+	}
+	if (pending >= s->cfg.output_limit) {
+		/* Backpressure: the write callback resumes reading. */
+		c->paused = 1;
+		conn_set_reading(c, 0);
 	}
 	return (0);
 }
 
 /*
- * Write the sendable head of c's output without waiting: one writev()
- * for the replies of the whole pass.  Whatever the socket does not take waits for
- * the write event, which is registered only then.  Returns 0, or -1 when
- * the connection is broken and must be dropped.
+ * Handle every whole frame in the n bytes just read into buf (c's input
+ * evbuffer being empty) without copying them; keep what is left (an
+ * unfinished frame, or frames not taken while c is paused) in the input
+ * evbuffer.  Returns 0, or -1 when c must be dropped at once.
+ */
+static int
+conn_process_read(struct conn *c, const uint8_t *buf, size_t n)
+{
+	const uint8_t *data = NULL;
+	enum frame_status fs;
+	size_t len = 0, used;
+	int skip;
+
+	while (!c->closing && !c->paused) {
+		fs = frame_decode_mem(c->dec, buf, n, &data, &len, &used);
+		buf += used;
+		n -= used;
+		if (fs == FRAME_AGAIN)
+			break;
+		if (conn_frame(c, fs, data, len, &skip) != 0)
+			return (-1);
+		if (skip) {
+			used = frame_skip_mem(c->dec);
+			buf += used;
+			n -= used;
+		}
+	}
+	if (n > 0 && evbuffer_add(c->in, buf, n) != 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Handle every whole frame in c's input evbuffer.  Returns 0, or -1 when
+ * c must be dropped at once.
+ */
+static int
+conn_process(struct conn *c)
+{
+	const uint8_t *data = NULL;
+	enum frame_status fs;
+	size_t len = 0;
+	int skip;
+
+	while (!c->closing && !c->paused) {
+		fs = frame_decode(c->dec, c->in, &data, &len);
+		if (fs == FRAME_AGAIN)
+			break;
+		if (conn_frame(c, fs, data, len, &skip) != 0)
+			return (-1);
+		if (fs == FRAME_READY)
+			frame_consume(c->dec, c->in);
+		else if (skip)
+			frame_skip(c->dec, c->in);
+	}
+	return (0);
+}
+
+/* Count n bytes written to c. */
+static void
+conn_wrote(struct conn *c, size_t n)
+{
+	stats_add(c->srv->cfg.stats, STATS_BYTES_OUT, (int64_t)n);
+	c->last_io = c->srv->now;
+	c->sendable -= n;
+}
+
+/*
+ * Write the sendable head of c's output without waiting: the output
+ * evbuffer first, then the region, usually all of a pass's replies in one
+ * write().  What the socket does not take goes to the output evbuffer (so
+ * that a region never holds sendable bytes after this) and waits for the
+ * write event, which is registered only then.  Returns 0, or -1 when the
+ * connection is broken and must be dropped.
  */
 static int
 conn_send(struct conn *c)
 {
-	size_t left = c->sendable;
-	int n;
+	struct server *s = c->srv;
+	size_t want, olen;
+	ssize_t n;
 
-	if (left > 0) {
-		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)left);
-		if (n < 0) {
-			if (!RETRIABLE(errno)) {
-				log_debug("client %s: %s", c->peer,
-				    strerror(errno));
-				return (-1);
-			}
-		} else if (n > 0) {
-			stats_add(c->srv->cfg.stats, STATS_BYTES_OUT, (int64_t)n);
-			c->last_io = c->srv->now;
-			left -= (size_t)n;
-			c->sendable = left;
+	if (c->sendable > 0 && (olen = evbuffer_get_length(c->out)) > 0) {
+		want = c->sendable < olen ? c->sendable : olen;
+		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)want);
+		if (n < 0 && !RETRIABLE(errno))
+			goto broken;
+		if (n > 0)
+			conn_wrote(c, (size_t)n);
+		if (n < (ssize_t)want)
+			goto full;
+	}
+	if (c->sendable > 0 && c->region_len > 0) {
+		want = c->sendable < c->region_len ? c->sendable :
+		    c->region_len;
+		n = write(c->fd, frame_out_data(s->pass) + c->region_off, want);
+		if (n < 0 && !RETRIABLE(errno))
+			goto broken;
+		if (n > 0) {
+			conn_wrote(c, (size_t)n);
+			c->region_off += (size_t)n;
+			c->region_len -= (size_t)n;
+			if (c->region_len == 0)
+				conn_region_clear(c);
 		}
 	}
-	if (left > 0 && !c->writing) {
+full:
+	if (c->sendable > 0 && conn_spill(c) != 0)
+		return (-1);
+	if (c->sendable > 0 && !c->writing) {
 		if (event_add(c->wev, NULL) != 0)
 			return (-1);
 		c->writing = 1;
-	} else if (left == 0 && c->writing) {
+	} else if (c->sendable == 0 && c->writing) {
 		event_del(c->wev);
 		c->writing = 0;
 	}
 	return (0);
+broken:
+	log_debug("client %s: %s", c->peer, strerror(errno));
+	return (-1);
 }
 
 /* Register or drop c's read event, only when that changes. */
@@ -468,22 +625,36 @@ static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct server *s = c->srv;
 	struct evbuffer_iovec v;
 	uint64_t left;
+	uint8_t *p = s->rbuf;
+	size_t room = READ_SIZE;
 	ssize_t n;
+	int buffered;
 
 	(void)what;
 	if (c->paused || c->closing)
 		goto process;
-	if (evbuffer_reserve_space(c->in, READ_SIZE, &v, 1) < 1)
-		goto drop;
-	n = read(fd, v.iov_base, v.iov_len);
+	/* Bytes after an unfinished frame belong with it, in the evbuffer. */
+	if ((buffered = evbuffer_get_length(c->in) > 0)) {
+		if (evbuffer_reserve_space(c->in, READ_SIZE, &v, 1) < 1)
+			goto drop;
+		p = v.iov_base;
+		room = v.iov_len;
+	}
+	n = read(fd, p, room);
 	if (n > 0) {
+		stats_add(s->cfg.stats, STATS_BYTES_IN, (int64_t)n);
+		c->last_io = s->now;
+		if (!buffered) {
+			if (conn_process_read(c, p, (size_t)n) != 0)
+				goto drop;
+			goto send;
+		}
 		v.iov_len = (size_t)n;
 		if (evbuffer_commit_space(c->in, &v, 1) != 0)
 			goto drop;
-		stats_add(c->srv->cfg.stats, STATS_BYTES_IN, (int64_t)n);
-		c->last_io = c->srv->now;
 	} else if (n == 0) {
 		/* The client may have only shut down its side: answer what it sent. */
 		left = evbuffer_get_length(c->in) + frame_skipping(c->dec);
@@ -497,7 +668,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		goto drop;
 	}
 process:
-	if (conn_process(c) != 0 || conn_send(c) != 0)
+	if (conn_process(c) != 0)
+		goto drop;
+send:
+	if (conn_send(c) != 0)
 		goto drop;
 	conn_maybe_finish(c);
 	return;
@@ -571,7 +745,6 @@ sockaddr_name(const struct sockaddr *sa, char *buf, size_t len)
 static void
 server_reject(struct server *s, evutil_socket_t fd, const char *peer)
 {
-	struct evbuffer *b;
 	char msg[128];
 	time_t now = time(NULL);
 
@@ -584,11 +757,13 @@ server_reject(struct server *s, evutil_socket_t fd, const char *peer)
 	}
 	snprintf(msg, sizeof(msg), "too many clients (max-clients %lu)",
 	    (unsigned long)s->cfg.max_clients);
-	if ((b = evbuffer_new()) != NULL) {
-		if (dispatch_unavailable(s->cfg.dispatch, b, 0, msg) == 0)
-			(void)evbuffer_write(b, fd);	/* best effort: the socket is fresh */
-		evbuffer_free(b);
+	if (dispatch_unavailable(s->cfg.dispatch, s->aside, 0, msg) == 0) {
+		/* Best effort: the socket is fresh. */
+		if (write(fd, frame_out_data(s->aside),
+		    frame_out_len(s->aside)) < 0)
+			log_debug("client %s: %s", peer, strerror(errno));
 	}
+	frame_out_truncate(s->aside, 0);
 	evutil_closesocket(fd);
 }
 
@@ -782,12 +957,24 @@ static void
 server_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
+	struct conn *c;
 
 	(void)fd;
 	(void)what;
 	s->flush_queued = 0;
 	engine_flush(s->cfg.engine);
 	server_durable(s);
+	/*
+	 * The pass is over: what regions still hold waits for durability
+	 * beyond it, in the output evbuffers, so that the pass buffer can
+	 * start again.
+	 */
+	while ((c = TAILQ_FIRST(&s->regions)) != NULL) {
+		if (conn_spill(c) != 0) {
+			log_warnx("client %s: out of memory; closing", c->peer);
+			conn_free(c);
+		}
+	}
 }
 
 int
@@ -805,7 +992,11 @@ server_new(const struct server_config *cfg, struct server **out, char *err,
 	s->now = time(NULL);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->held);
-	if ((s->scratch = evbuffer_new()) == NULL ||
+	TAILQ_INIT(&s->regions);
+	if ((s->rbuf = malloc(READ_SIZE)) == NULL ||
+	    (s->pass = frame_out_new(PASS_BUFFER_SIZE)) == NULL ||
+	    (s->aside = frame_out_new(1024)) == NULL ||
+	    (s->scratch = evbuffer_new()) == NULL ||
 	    (s->flush_ev = event_new(cfg->base, -1, 0, server_flush_cb,
 	    s)) == NULL ||
 	    (s->sweep_ev = event_new(cfg->base, -1, EV_PERSIST,
@@ -932,5 +1123,8 @@ server_free(struct server *s)
 		event_free(s->sweep_ev);
 	if (s->scratch != NULL)
 		evbuffer_free(s->scratch);
+	frame_out_free(s->aside);
+	frame_out_free(s->pass);
+	free(s->rbuf);
 	free(s);
 }
