@@ -67,6 +67,7 @@ struct engine {
 
 	struct syncer		*syncer;
 	struct compactor	*compactor;
+	struct spare		*spare;		/* NULL without preallocation */
 
 	/* Messages from the background threads, handed to cfg.log by engine_service(). */
 	pthread_mutex_t		 logmu;

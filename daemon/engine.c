@@ -23,6 +23,7 @@
 #include "daemon/record.h"
 #include "daemon/recover.h"
 #include "daemon/segment.h"
+#include "daemon/spare.h"
 #include "daemon/syncer.h"
 
 const char *
@@ -268,6 +269,12 @@ engine_open_io(const struct engine_config *cfg, const struct fileio *io,
 		r = ENGINE_ENOMEM;
 		goto err;
 	}
+	/* Only "always" syncs often enough for the spare to pay for its zeros. */
+	if (cfg->preallocate && cfg->sync == ENGINE_SYNC_ALWAYS &&
+	    (e->spare = spare_start(e->dirfd,
+	    e->segment_size, engine_report, e)) == NULL)
+		engine_log(e, ENGINE_LOG_WARN, "%s: cannot start the thread that "
+		    "prepares segments; they are fallocated instead", e->dir);
 	engine_log(e, ENGINE_LOG_INFO, "%s: opened: %zu keys in %zu segments, "
 	    "last sequence number %" PRIu64, e->dir, btree_count(e->index),
 	    e->segs.n, e->last_seq);
@@ -294,6 +301,8 @@ engine_close(struct engine *e)
 
 	if (e == NULL)
 		return;
+	spare_stop(e->spare);
+	e->spare = NULL;
 	compactor_stop(e);
 	syncer_stop(e->syncer);
 	s = e->active;
@@ -310,6 +319,33 @@ engine_close(struct engine *e)
 }
 
 /* ---- appending ---- */
+
+/*
+ * The prepared spare as segment id (see spare.h), or NULL when none is
+ * ready or it cannot be used: the caller then creates one the usual way.
+ */
+static struct segment *
+adopt_spare(struct engine *e, const char *name, uint64_t id, uint64_t cap)
+{
+	struct segment *s;
+	char err[256];
+	int fd, r;
+
+	if ((r = spare_take(e->spare, name, &fd)) == 0)
+		return (NULL);
+	if (r < 0) {
+		engine_log(e, ENGINE_LOG_WARN, "%s: renaming the spare segment "
+		    "file: %s", name, strerror(errno));
+		return (NULL);
+	}
+	if (segment_adopt(e->io, fd, name, id, cap, &s, err, sizeof(err)) != 0) {
+		engine_log(e, ENGINE_LOG_WARN, "%s", err);
+		close(fd);
+		(void)e->io->unlinkat(e->io->arg, e->dirfd, name);
+		return (NULL);
+	}
+	return (s);
+}
 
 /* Make the active segment able to take rs more bytes, rotating if needed. */
 static int
@@ -354,8 +390,11 @@ make_room(struct engine *e, uint64_t rs)
 	cap = segment_header_size(0) + rs;
 	if (cap < e->segment_size)
 		cap = e->segment_size;
-	if (segment_create(e->dirfd, e->io, name, id, 0, NULL, 0, cap,
-	    e->cfg.preallocate, &s, err, sizeof(err)) != 0) {
+	s = NULL;
+	if (e->spare != NULL && cap == e->segment_size)
+		s = adopt_spare(e, name, id, cap);
+	if (s == NULL && segment_create(e->dirfd, e->io, name, id, 0, NULL, 0,
+	    cap, e->cfg.preallocate, &s, err, sizeof(err)) != 0) {
 		syncer_fail(e->syncer, err);
 		return (ENGINE_EIO);
 	}

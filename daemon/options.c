@@ -31,7 +31,7 @@ enum opt_kind {
 	K_LOGLEVEL,
 	K_U32,		/* uint32_t at off, size suffixes allowed when sized */
 	K_U64,		/* uint64_t at off, size suffixes allowed when sized */
-	K_RATIO,	/* double at off, 0 < r < 1 */
+	K_RATIO,	/* double at off, 0 < r <= 1 */
 };
 
 struct opt_def {
@@ -306,9 +306,10 @@ opt_apply(struct options *o, const struct opt_def *d, const char *v,
 		errno = 0;
 		r = strtod(v, &end);
 		if (errno != 0 || end == v || *end != '\0' || !(r > 0.0) ||
-		    !(r < 1.0)) {
+		    !(r <= 1.0)) {
 			snprintf(err, errlen,
-			    "%s: '%s' is not a number between 0 and 1", where, v);
+			    "%s: '%s' is not a number above 0 and at most 1",
+			    where, v);
 			return (-1);
 		}
 		*(double *)(void *)((char *)o + d->off) = r;

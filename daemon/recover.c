@@ -113,6 +113,10 @@ list_dir(struct engine *e, struct dirlist *dl, char *err, size_t errlen)
 				engine_log(e, ENGINE_LOG_INFO, "%s: removed "
 				    "unfinished temporary file", de->d_name);
 			continue;
+		case SEGMENT_FILE_SPARE:
+			/* Zeros made for a segment that never came: remade later. */
+			(void)e->io->unlinkat(e->io->arg, e->dirfd, de->d_name);
+			continue;
 		case SEGMENT_FILE_SEG:
 			if (dl->n == capc) {
 				struct cand *n;

@@ -41,6 +41,8 @@ segment_parse_name(const char *name, uint64_t *id)
 
 	if (len > 4 && strcmp(name + len - 4, ".tmp") == 0)
 		return (SEGMENT_FILE_TMP);
+	if (strcmp(name, SEGMENT_SPARE_NAME) == 0)
+		return (SEGMENT_FILE_SPARE);
 	if (len < 17)
 		return (SEGMENT_FILE_OTHER);
 	for (i = 0; i < 16; i++) {
@@ -247,6 +249,41 @@ err0:
 	free(hdr);
 	segment_free(s);
 	return (-1);
+}
+
+int
+segment_adopt(const struct fileio *io, int fd, const char *name, uint64_t id,
+    uint64_t cap, struct segment **out, char *err, size_t errlen)
+{
+	struct segment *s;
+	uint8_t hdr[SEGMENT_HEADER_BASE];
+	size_t hlen = segment_header_size(0);
+
+	if ((s = segment_alloc(id, name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return (-1);
+	}
+	s->nonce = segment_nonce();
+	s->hdr_len = (uint32_t)hlen;
+	s->cap = cap;
+	segment_header_encode(hdr, id, s->nonce, 0, NULL, 0);
+	if (io->pwrite(io->arg, fd, hdr, hlen, 0) != 0) {
+		snprintf(err, errlen, "%s: writing header: %s", name,
+		    strerror(errno));
+		segment_free(s);
+		return (-1);
+	}
+	s->fd = fd;
+	if (segment_remap(s, (size_t)cap, err, errlen) != 0) {
+		s->fd = -1;
+		segment_free(s);
+		return (-1);
+	}
+	s->preallocated = 1;
+	s->end = hlen;
+	atomic_store(&s->written, hlen);
+	*out = s;
+	return (0);
 }
 
 int

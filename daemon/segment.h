@@ -28,8 +28,15 @@ enum segment_file {
 	SEGMENT_FILE_SEG,	/* 0123456789abcdef.seg */
 	SEGMENT_FILE_HINT,	/* 0123456789abcdef.hint */
 	SEGMENT_FILE_TMP,	/* anything ending in .tmp */
+	SEGMENT_FILE_SPARE,	/* SEGMENT_SPARE_NAME */
 	SEGMENT_FILE_OTHER,
 };
+
+/*
+ * A file of zeros made ahead of the next segment (see spare.h): not part
+ * of the data, removed at start.
+ */
+#define SEGMENT_SPARE_NAME	"spare.seg.zero"
 
 #define SEGMENT_NAME_MAX	40
 
@@ -119,6 +126,16 @@ int segment_create(int dirfd, const struct fileio *io, const char *name,
     uint64_t id, uint16_t flags, const uint64_t *inputs, uint32_t ninputs,
     uint64_t cap, int preallocate, struct segment **out, char *err,
     size_t errlen);
+
+/*
+ * segment_adopt(io, fd, name, id, cap, out, err, errlen):
+ * segment_create() of a log segment (no flags, no inputs) in fd, an open
+ * file already named name that holds cap bytes of zeros already on disk:
+ * only the header is written.  On success the segment owns fd; on failure
+ * the caller still does.
+ */
+int segment_adopt(const struct fileio *io, int fd, const char *name,
+    uint64_t id, uint64_t cap, struct segment **out, char *err, size_t errlen);
 
 /*
  * segment_open(dirfd, name, id, writable, out, size, err, errlen):
