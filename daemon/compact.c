@@ -218,10 +218,13 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 {
 	struct engine *e = c->e;
 	struct scan sc;
-	struct btree_loc loc;
 	struct hint_entry he;
 	size_t i, b, n;
 	uint8_t keep[LOOKUP_BATCH];
+	const uint8_t *keys[LOOKUP_BATCH];
+	size_t klens[LOOKUP_BATCH];
+	struct btree_loc locs[LOOKUP_BATCH];
+	int found[LOOKUP_BATCH];
 	uint64_t lastdel;
 	int r = -1;
 
@@ -239,27 +242,33 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 		if (stopping(c))
 			goto out;
 		n = sc.n - b < LOOKUP_BATCH ? sc.n - b : LOOKUP_BATCH;
+		for (i = 0; i < n; i++) {
+			keys[i] = sc.ents[b + i].key;
+			klens[i] = sc.ents[b + i].klen;
+		}
 		pthread_mutex_lock(&e->ilock);
 		lastdel = atomic_load(&e->last_delete_seq);
+		/* Lookups side by side: a shorter hold of ilock, too. */
+		btree_get_many(e->index, keys, klens, (unsigned)n, locs, found);
 		for (i = 0; i < n; i++) {
 			const struct hint_entry *en = &sc.ents[b + i];
-			int present = btree_get(e->index, en->key, en->klen,
-			    &loc) == 0;
+			const struct btree_loc *lp = &locs[i];
+			int present = found[i];
 
 			keep[i] = 0;
 			if (en->type == RECORD_PUT) {
-				if (present && loc.seg == in->id &&
-				    loc.off == en->off)
+				if (present && lp->seg == in->id &&
+				    lp->off == en->off)
 					keep[i] = 1;
 				else if (present) {
-					if (loc.seq > *dep)
-						*dep = loc.seq;
+					if (lp->seq > *dep)
+						*dep = lp->seq;
 				} else if (lastdel > *dep)
 					*dep = lastdel;
 			} else if (present) {
 				/* A newer put replaced it: it hides nothing that survives. */
-				if (loc.seq > *dep)
-					*dep = loc.seq;
+				if (lp->seq > *dep)
+					*dep = lp->seq;
 			} else if (en->seq > j->oldest_outside) {
 				/* An older record of the key may live outside this job. */
 				keep[i] = 1;
