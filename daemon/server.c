@@ -673,7 +673,14 @@ process:
 send:
 	if (conn_send(c) != 0)
 		goto drop;
-	conn_maybe_finish(c);
+	if (conn_maybe_finish(c))
+		return;
+	/*
+	 * The socket may have taken at once all the output that paused c:
+	 * then no write event is left to resume it.
+	 */
+	if (c->paused)
+		conn_maybe_resume(c);
 	return;
 drop:
 	conn_free(c);
