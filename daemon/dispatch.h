@@ -2,12 +2,13 @@
  * dispatch.h: one Request in, one Response out, through the engine.
  *
  * Dispatch decodes a frame's payload as a Request, checks it against the
- * limits, calls the engine and encodes the Response as a frame.  It knows
- * the wire messages and engine.h, nothing of sockets or of the record
- * format.  It also tells the server how long a reply must be held: a write
- * until the engine counts it durable under the fsync policy (under
- * "always", once an fdatasync covers it), and a read that observed a write
- * not yet durable until that write is.
+ * limits, calls the engine and encodes the Response as a frame; given
+ * several frames at once, it looks up a run of gets among them together.
+ * It knows the wire messages and engine.h, nothing of sockets or of the
+ * record format.  It also tells the server how long a reply must be
+ * held: a write until the engine counts it durable under the fsync policy
+ * (under "always", once an fdatasync covers it), and a read that observed
+ * a write not yet durable until that write is.
  */
 #ifndef KVD_DISPATCH_H
 #define KVD_DISPATCH_H
@@ -59,6 +60,47 @@ void dispatch_free(struct dispatch *d);
  */
 int dispatch_request(struct dispatch *d, const uint8_t *payload, size_t len,
     struct frame_out *out, struct dispatch_reply *r);
+
+/* The most frames dispatch_requests() takes in one call. */
+#define DISPATCH_BATCH_MAX	ENGINE_GET_MANY_MAX
+
+/* One whole frame's payload, for dispatch_requests(). */
+struct dispatch_frame {
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+/*
+ * Called by dispatch_requests() after each reply: r says how to treat it,
+ * and it is the len bytes at offset off of the output, its end.  Returns
+ * 0 to go on, or nonzero to answer no further frame now.
+ */
+typedef int (*dispatch_reply_cb)(void *arg, const struct dispatch_reply *r,
+    size_t off, size_t len);
+
+/*
+ * dispatch_requests(d, frames, n, out, cb, arg):
+ * dispatch_request() for each of the first n frames in order (at most
+ * DISPATCH_BATCH_MAX), calling cb after each reply, except that each run
+ * of two or more consecutive gets is looked up with one engine_get_many()
+ * once the run ends (at a request that is not a get, or after the last
+ * frame): their index walks overlap, and their replies are what one get
+ * at a time would give.  Each frame is unpacked once, and the batch
+ * itself allocates nothing.
+ *
+ * When cb asks to stop (a client to pause or close), the frames after
+ * that reply are left as if never seen: no effect, no reply, gets looked
+ * up ahead forgotten.  The caller offers them again later, and they are
+ * unpacked again then: at most the rest of a run and the request that
+ * ended it.  cb may call dispatch_unavailable() and dispatch_too_large()
+ * on d, with another output, and engine_durable_seq() and
+ * engine_readonly_reason(), but nothing else of d or of the engine.
+ *
+ * Returns how many frames were answered (at least one), or -1 if a
+ * response could not be encoded (out of memory).
+ */
+int dispatch_requests(struct dispatch *d, const struct dispatch_frame *frames,
+    size_t n, struct frame_out *out, dispatch_reply_cb cb, void *arg);
 
 /*
  * dispatch_too_large(d, out, announced, max_frame):

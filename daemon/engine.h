@@ -192,7 +192,8 @@ struct engine_read {
  * give ENGINE_EINVAL and no results), as if called in order with nothing
  * in between: r[i].rc, value, vlen and seq are what that call would give.
  * Every value stays valid together, until the next engine_* call on the
- * owner thread.  The index walks and record reads of the keys run side by
+ * owner thread (engine_durable_seq() and engine_readonly_reason(), which
+ * only look, leave them be).  The index walks and record reads of the keys run side by
  * side, so their cache misses overlap: for a run of gets from a
  * pipelined client this is about twice as fast as one get at a time on an
  * index far larger than the CPU's caches.

@@ -62,6 +62,9 @@ static const struct {
 	    "Bytes received from clients.", STATS_COUNTER },
 	[STATS_BYTES_OUT] = { "bytes_out", "kvd_bytes_out_total",
 	    "Bytes sent to clients.", STATS_COUNTER },
+	[STATS_GETS_BATCHED] = { "gets_batched", "kvd_gets_batched_total",
+	    "Gets answered in a run of pipelined gets looked up together.",
+	    STATS_COUNTER },
 };
 
 struct stats *

@@ -35,6 +35,7 @@ enum stats_counter {
 	STATS_FRAMES_TOO_LARGE,
 	STATS_BYTES_IN,
 	STATS_BYTES_OUT,
+	STATS_GETS_BATCHED,		/* gets answered in a run looked up together */
 	STATS_NCOUNTERS
 };
 

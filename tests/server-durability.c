@@ -5,7 +5,8 @@
  * (a dying disk, EIO), the write it should have covered is answered
  * UNAVAILABLE with the reason, never OK; later writes are refused; reads of
  * durable data keep working; nothing waits forever; stats says readonly.
- * Slow and failing syncs come from tests/fault-fsync.c, preloaded into kvd.
+ * The same holds for gets that kvd looks up together, as a run.  Slow and
+ * failing syncs come from tests/fault-fsync.c, preloaded into kvd.
  */
 #include "config.h"
 
@@ -212,11 +213,126 @@ read_waits_for_durability(void **state)
 	assert_int_equal(harness_stop(f->h), 0);
 }
 
+static void
+put_durable(struct wire *w, const char *key, const char *val)
+{
+	Kv__Response *r;
+
+	assert_int_equal(wire_put(w, 1, key, strlen(key), val, strlen(val)),
+	    0);
+	assert_non_null(r = wire_call(w));
+	assert_int_equal(r->status, KV__STATUS__OK);
+	kv__response__free_unpacked(r, NULL);
+}
+
+/*
+ * The same through a run of gets: A writes one key and deletes another
+ * while syncs are slow; B asks for both among 14 gets of durable keys,
+ * in one burst, so that kvd looks the 16 up together.  Each reply of B's
+ * run that shows one of A's writes (the new value, or the deleted key's
+ * absence) must wait for that write's sync, so A's replies are out by
+ * then; the durable keys before them are answered as they are.
+ */
+static void
+get_run_waits_for_durability(void **state)
+{
+	struct fixture *f = *state;
+	struct wire *a, *b, *s;
+	Kv__Response *r;
+	uint64_t batched = 0;
+	int round, i, seen = 0;
+	char fresh[16], doomed[16], key[16], val[16];
+
+	assert_int_equal(harness_start(f->h, NULL), 0);
+	assert_non_null(a = wire_connect(harness_port(f->h)));
+	assert_non_null(b = wire_connect(harness_port(f->h)));
+	for (i = 0; i < 14; i++) {
+		snprintf(key, sizeof(key), "stable-%d", i);
+		put_durable(a, key, key);
+	}
+	for (round = 0; round < 3; round++) {
+		snprintf(doomed, sizeof(doomed), "doomed-%d", round);
+		put_durable(a, doomed, "x");
+	}
+	assert_int_equal(close(open(f->slow, O_CREAT | O_WRONLY, 0644)), 0);
+	for (round = 0; round < 3; round++) {
+		snprintf(fresh, sizeof(fresh), "fresh-%d", round);
+		snprintf(doomed, sizeof(doomed), "doomed-%d", round);
+		assert_int_equal(wire_put(a, 1, fresh, strlen(fresh), "v", 1),
+		    0);
+		assert_int_equal(wire_delete(a, 2, doomed, strlen(doomed)), 0);
+		assert_int_equal(wire_flush(a), 0);
+		usleep(50000);	/* let kvd take A's writes first */
+		for (i = 0; i < 16; i++) {
+			if (i == 5)
+				snprintf(key, sizeof(key), "%s", fresh);
+			else if (i == 11)
+				snprintf(key, sizeof(key), "%s", doomed);
+			else
+				snprintf(key, sizeof(key), "stable-%d",
+				    i - (i > 5) - (i > 11));
+			assert_int_equal(wire_get(b, 10 + i, key,
+			    strlen(key)), 0);
+		}
+		assert_int_equal(wire_flush(b), 0);
+		for (i = 0; i < 16; i++) {
+			r = recv_one(b, 10 + i);
+			if (i == 5 && r->status == KV__STATUS__OK) {
+				/* Visible to B, so durable, so A's ack is out. */
+				seen++;
+				assert_memory_equal(r->get->value.data, "v", 1);
+				assert_true(readable(a, 300));
+			} else if (i == 11 &&
+			    r->status == KV__STATUS__NOT_FOUND) {
+				seen++;
+				assert_true(readable(a, 300));
+			} else if (i == 5)
+				assert_int_equal(r->status,
+				    KV__STATUS__NOT_FOUND);
+			else if (i == 11) {
+				assert_int_equal(r->status, KV__STATUS__OK);
+				assert_memory_equal(r->get->value.data, "x", 1);
+			} else {
+				snprintf(val, sizeof(val), "stable-%d",
+				    i - (i > 5) - (i > 11));
+				assert_int_equal(r->status, KV__STATUS__OK);
+				assert_int_equal(r->get->value.len,
+				    strlen(val));
+				assert_memory_equal(r->get->value.data, val,
+				    strlen(val));
+			}
+			kv__response__free_unpacked(r, NULL);
+		}
+		r = recv_one(a, 1);
+		assert_int_equal(r->status, KV__STATUS__OK);
+		kv__response__free_unpacked(r, NULL);
+		r = recv_one(a, 2);
+		assert_int_equal(r->status, KV__STATUS__OK);
+		kv__response__free_unpacked(r, NULL);
+	}
+	print_message("A's writes were visible in %d of 6 gets\n", seen);
+	assert_int_equal(unlink(f->slow), 0);
+
+	/* Every burst of B's went as one run. */
+	assert_non_null(s = wire_connect(harness_port(f->h)));
+	assert_int_equal(wire_stats(s, 1), 0);
+	assert_non_null(r = wire_call(s));
+	assert_int_equal(wire_stat(r, "gets_batched", &batched), 0);
+	assert_int_equal(batched, 3 * 16);
+	kv__response__free_unpacked(r, NULL);
+	wire_free(s);
+	wire_free(a);
+	wire_free(b);
+	assert_int_equal(harness_stop(f->h), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(read_waits_for_durability,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(get_run_waits_for_durability,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    fsync_failure_refuses_writes_keeps_reads, setup, teardown),

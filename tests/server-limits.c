@@ -1,8 +1,9 @@
 /*
  * server-limits.c: one client can never take kvd's memory or another
  * client's service: a client that sends but never reads stops being read
- * (kvd's RSS stays bounded), a reply past the hard limit drops its client,
- * silent clients time out, and connections over max-clients are refused.
+ * (kvd's RSS stays bounded) and is read again once its replies drain, a
+ * reply past the hard limit drops its client, silent clients time out,
+ * and connections over max-clients are refused.
  */
 #include "config.h"
 
@@ -67,6 +68,15 @@ static int
 setup_max_clients(void **state)
 {
 	static const char *const args[] = { "--max-clients", "4", NULL };
+
+	return (harness_setup_args(state, args));
+}
+
+static int
+setup_resume(void **state)
+{
+	static const char *const args[] = { "--client-output-limit", "64K",
+	    "--fsync", "never", NULL };
 
 	return (harness_setup_args(state, args));
 }
@@ -241,6 +251,73 @@ reply_past_hard_limit_drops_client(void **state)
 	free(frame);
 }
 
+#define RESUME_VALUE	(200u << 10)
+#define RESUME_PAIRS	8
+
+struct resumed {
+	const uint8_t	*big;
+	size_t		 n;
+};
+
+static int
+check_resumed(void *arg, Kv__Response *r)
+{
+	struct resumed *x = arg;
+
+	assert_int_equal(r->id, x->n + 1);
+	assert_int_equal(r->status, KV__STATUS__OK);
+	if (x->n % 2 == 0) {
+		assert_int_equal(r->get->value.len, RESUME_VALUE);
+		assert_memory_equal(r->get->value.data, x->big, RESUME_VALUE);
+	} else {
+		assert_int_equal(r->get->value.len, 1);
+		assert_memory_equal(r->get->value.data, "s", 1);
+	}
+	x->n++;
+	return (0);
+}
+
+/*
+ * Each large reply is over the output limit, so kvd stops reading the
+ * client after it; when the socket takes all of it at once, no write
+ * event is left to resume the client: kvd must resume it there and then,
+ * or the requests after it are never answered.
+ */
+static void
+paused_client_resumes_when_output_drains_at_once(void **state)
+{
+	struct harness *h = *state;
+	struct resumed x = { NULL, 0 };
+	struct wire *w;
+	Kv__Response *r;
+	uint8_t *big;
+	size_t i;
+
+	assert_non_null(big = malloc(RESUME_VALUE));
+	for (i = 0; i < RESUME_VALUE; i++)
+		big[i] = (uint8_t)(i * 13 + i / 512);
+	x.big = big;
+	assert_non_null(w = wire_connect(harness_port(h)));
+	assert_int_equal(wire_put(w, 1, "big", 3, big, RESUME_VALUE), 0);
+	assert_non_null(r = wire_call(w));
+	assert_int_equal(r->status, KV__STATUS__OK);
+	kv__response__free_unpacked(r, NULL);
+	assert_int_equal(wire_put(w, 2, "small", 5, "s", 1), 0);
+	assert_non_null(r = wire_call(w));
+	assert_int_equal(r->status, KV__STATUS__OK);
+	kv__response__free_unpacked(r, NULL);
+
+	for (i = 0; i < 2 * RESUME_PAIRS; i += 2) {
+		assert_int_equal(wire_get(w, i + 1, "big", 3), 0);
+		assert_int_equal(wire_get(w, i + 2, "small", 5), 0);
+	}
+	assert_int_equal(wire_exchange(w, 2 * RESUME_PAIRS, check_resumed, &x,
+	    WIRE_TIMEOUT_MS), 0);
+	assert_int_equal(x.n, 2 * RESUME_PAIRS);
+	wire_free(w);
+	free(big);
+}
+
 static void
 idle_client_times_out(void **state)
 {
@@ -316,6 +393,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    reply_past_hard_limit_drops_client, setup_hard_limit,
 		    harness_teardown),
+		cmocka_unit_test_setup_teardown(
+		    paused_client_resumes_when_output_drains_at_once,
+		    setup_resume, harness_teardown),
 		cmocka_unit_test_setup_teardown(idle_client_times_out,
 		    setup_idle, harness_teardown),
 		cmocka_unit_test_setup_teardown(over_max_clients_refused,
