@@ -366,36 +366,56 @@ node_rehint(struct node *nd)
 }
 
 /*
- * Position of key among entries [first, n): the first entry >= key
- * (upper == 0) or > key (upper != 0).
+ * When k does not share the node's prefix it lies before or after every
+ * key: 1 and *pos set then, 0 when the slots must decide.
  */
-static unsigned
-node_search(const struct node *nd, const uint8_t *k, size_t klen, int upper,
-    int *exact)
+static inline __attribute__((always_inline)) int
+node_prefix_decides(const struct node *nd, const uint8_t *k, size_t klen,
+    unsigned *pos)
 {
-	unsigned lo = node_first(nd), hi = nd->n, mid;
+	unsigned lo = node_first(nd), hi = nd->n;
 	const uint8_t *mk;
 	size_t mlen, lcp = nd->lcp, m;
-	uint16_t h, sh;
 	int c;
 
-	*exact = 0;
-	if (lo >= hi)
-		return (lo);
-	if (lcp > 0) {
-		m = klen < lcp ? klen : lcp;
-		if (lcp <= PFX_INLINE)
-			c = memcmp(k, nd->pfx, m);
-		else {
-			mk = entry_key(nd, lo, &mlen);
-			c = memcmp(k, mk, m);
-		}
-		if (c < 0 || (c == 0 && klen < lcp))
-			return (lo);
-		if (c > 0)
-			return (hi);
+	if (lo >= hi) {
+		*pos = lo;
+		return (1);
 	}
-	h = hint_of(k, klen, lcp);
+	if (lcp == 0)
+		return (0);
+	m = klen < lcp ? klen : lcp;
+	if (lcp <= PFX_INLINE)
+		c = memcmp(k, nd->pfx, m);
+	else {
+		mk = entry_key(nd, lo, &mlen);
+		c = memcmp(k, mk, m);
+	}
+	if (c < 0 || (c == 0 && klen < lcp)) {
+		*pos = lo;
+		return (1);
+	}
+	if (c > 0) {
+		*pos = hi;
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Binary search of slots [lo, hi) for the first entry >= key (upper == 0)
+ * or > key (upper != 0): by the hints, and by the keys on a tie.
+ */
+static inline __attribute__((always_inline)) unsigned
+node_search_slots(const struct node *nd, const uint8_t *k, size_t klen,
+    unsigned lo, unsigned hi, uint16_t h, int upper, int *exact)
+{
+	const uint8_t *mk;
+	size_t mlen, lcp = nd->lcp;
+	unsigned mid;
+	uint16_t sh;
+	int c;
+
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
 		sh = nd->slot[mid].hint;
@@ -415,6 +435,71 @@ node_search(const struct node *nd, const uint8_t *k, size_t klen, int upper,
 			hi = mid;
 	}
 	return (lo);
+}
+
+/*
+ * Position of key among entries [first, n): the first entry >= key
+ * (upper == 0) or > key (upper != 0).
+ */
+static unsigned
+node_search(const struct node *nd, const uint8_t *k, size_t klen, int upper,
+    int *exact)
+{
+	unsigned pos;
+
+	*exact = 0;
+	if (node_prefix_decides(nd, k, klen, &pos))
+		return (pos);
+	return (node_search_slots(nd, k, klen, node_first(nd), nd->n,
+	    hint_of(k, klen, nd->lcp), upper, exact));
+}
+
+/*
+ * node_search() in two halves, so that btree_get_many() can ask for the
+ * entry a search will read between them.  node_bound(): the first slot
+ * whose hint is >= the probe's (*hp), or, when the prefix decides alone,
+ * the answer itself (*decided set).
+ */
+static unsigned
+node_bound(const struct node *nd, const uint8_t *k, size_t klen, uint16_t *hp,
+    int *decided)
+{
+	unsigned lo = node_first(nd), hi = nd->n, mid, pos;
+	uint16_t h;
+
+	if ((*decided = node_prefix_decides(nd, k, klen, &pos)))
+		return (pos);
+	*hp = h = hint_of(k, klen, nd->lcp);
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (nd->slot[mid].hint < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+/* node_settle(): the second half, from node_bound()'s slot lo. */
+static unsigned
+node_settle(const struct node *nd, const uint8_t *k, size_t klen, unsigned lo,
+    uint16_t h, int upper, int *exact)
+{
+	const uint8_t *mk;
+	size_t mlen, lcp = nd->lcp;
+	int c;
+
+	*exact = 0;
+	if (lo == nd->n || nd->slot[lo].hint != h)
+		return (lo);
+	if (lo + 1 == nd->n || nd->slot[lo + 1].hint != h) {
+		/* Usually one key has the probe's hint: its bytes decide. */
+		mk = entry_key(nd, lo, &mlen);
+		c = keycmp(mk + lcp, mlen - lcp, k + lcp, klen - lcp);
+		*exact = c == 0;
+		return (c < 0 || (upper && c == 0) ? lo + 1 : lo);
+	}
+	return (node_search_slots(nd, k, klen, lo, nd->n, h, upper, exact));
 }
 
 static unsigned
@@ -581,31 +666,18 @@ node_prefetch(const struct node *nd)
 		__builtin_prefetch(p + i);
 }
 
-/*
- * Ask for the entries a search of nd for k will end at, judged by the
- * hints alone: on a tie it may be a neighbour, which costs only a wasted
- * prefetch.
- */
+/* Ask for the entries around slot pos, where a search will end. */
 static void
-node_prefetch_entries(const struct node *nd, const uint8_t *k, size_t klen)
+node_prefetch_entries(const struct node *nd, unsigned pos)
 {
-	unsigned lo = node_first(nd), hi = nd->n, mid;
 	const char *p = (const char *)nd;
-	uint16_t h = hint_of(k, klen, nd->lcp);
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (nd->slot[mid].hint < h)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (pos < nd->n) {
+		__builtin_prefetch(p + nd->slot[pos].off);
+		__builtin_prefetch(p + nd->slot[pos].off + 40);
 	}
-	if (lo < nd->n) {
-		__builtin_prefetch(p + nd->slot[lo].off);
-		__builtin_prefetch(p + nd->slot[lo].off + 40);
-	}
-	if (lo > 0)
-		__builtin_prefetch(p + nd->slot[lo - 1].off);
+	if (pos > 0)
+		__builtin_prefetch(p + nd->slot[pos - 1].off);
 }
 
 void
@@ -613,8 +685,9 @@ btree_get_many(const struct btree *t, const uint8_t *const *keys,
     const size_t *klens, unsigned n, struct btree_loc *locs, int *found)
 {
 	const struct node *nd[BTREE_BATCH];
-	unsigned i, at, m, pos;
-	int exact;
+	unsigned i, at, m, pos[BTREE_BATCH], leaf;
+	uint16_t h[BTREE_BATCH];
+	int decided[BTREE_BATCH], exact;
 
 	for (at = 0; at < n; at += m) {
 		m = n - at < BTREE_BATCH ? n - at : BTREE_BATCH;
@@ -626,26 +699,38 @@ btree_get_many(const struct btree *t, const uint8_t *const *keys,
 			nd[i] = t->root;
 		/*
 		 * Every leaf is at the same depth, so the walks stay in step:
-		 * a pass to ask for the entries each search will read, then
-		 * a pass of searches, each asking for its next node.
+		 * at each level a pass of first halves of searches, each
+		 * asking for the entry it will end at, then a pass of second
+		 * halves, each asking for its next node.
 		 */
 		for (;;) {
-			for (i = 0; i < m; i++)
-				node_prefetch_entries(nd[i], keys[at + i],
-				    klens[at + i]);
-			if (nd[0]->level == 0)
+			leaf = nd[0]->level == 0;
+			for (i = 0; i < m; i++) {
+				h[i] = 0;
+				pos[i] = node_bound(nd[i], keys[at + i],
+				    klens[at + i], &h[i], &decided[i]);
+				if (!decided[i])
+					node_prefetch_entries(nd[i], pos[i]);
+			}
+			if (leaf)
 				break;
 			for (i = 0; i < m; i++) {
-				nd[i] = child_at(nd[i], inner_child_index(nd[i],
-				    keys[at + i], klens[at + i]));
+				if (!decided[i])
+					pos[i] = node_settle(nd[i], keys[at + i],
+					    klens[at + i], pos[i], h[i], 1,
+					    &exact);
+				nd[i] = child_at(nd[i], pos[i] - 1);
 				node_prefetch(nd[i]);
 			}
 		}
 		for (i = 0; i < m; i++) {
-			pos = node_search(nd[i], keys[at + i], klens[at + i], 0,
-			    &exact);
+			if (decided[i])
+				continue;
+			pos[i] = node_settle(nd[i], keys[at + i], klens[at + i],
+			    pos[i], h[i], 0, &exact);
 			if (exact) {
-				loc_unpack(entry_payload(nd[i], pos),
+				/* The entry's line: the last miss before the payload. */
+				loc_unpack(entry_payload(nd[i], pos[i]),
 				    &locs[at + i]);
 				found[at + i] = 1;
 			}

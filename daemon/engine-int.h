@@ -44,6 +44,14 @@ struct logq_msg {
 	char			text[LOGQ_LEN];
 };
 
+/*
+ * Walking the index side by side costs instructions (callgrind: about 430
+ * per key against 90 for btree_get) that pay only when the walks miss the
+ * CPU's caches, as they do in an index far larger than them.  Below this
+ * size the walks run one after another.
+ */
+#define GET_MANY_SIDE_BY_SIDE	((size_t)16 << 20)
+
 struct engine {
 	struct engine_config	 cfg;
 	char			*dir;
@@ -68,6 +76,7 @@ struct engine {
 	struct syncer		*syncer;
 	struct compactor	*compactor;
 	struct spare		*spare;		/* NULL without preallocation */
+	size_t			 side_by_side_min;	/* GET_MANY_SIDE_BY_SIDE; tests lower it */
 
 	/* Messages from the background threads, handed to cfg.log by engine_service(). */
 	pthread_mutex_t		 logmu;

@@ -226,6 +226,7 @@ engine_open_io(const struct engine_config *cfg, const struct fileio *io,
 	e->max_value = cfg->max_value ? cfg->max_value : ENGINE_DEFAULT_VALUE;
 	e->segment_size = cfg->segment_size ? cfg->segment_size :
 	    ENGINE_DEFAULT_SEGMENT;
+	e->side_by_side_min = GET_MANY_SIDE_BY_SIDE;
 	e->ratio = cfg->compact_ratio > 0 ? cfg->compact_ratio :
 	    ENGINE_DEFAULT_RATIO;
 	atomic_init(&e->last_delete_seq, 0);
@@ -671,7 +672,12 @@ engine_get_many(struct engine *e, struct engine_read *r, size_t n)
 		klens[i] = r[i].key != NULL ? r[i].klen : 0;
 		keys[i] = klens[i] > 0 ? r[i].key : (const uint8_t *)"";
 	}
-	btree_get_many(e->index, keys, klens, (unsigned)n, locs, found);
+	if (btree_bytes(e->index) >= e->side_by_side_min)
+		btree_get_many(e->index, keys, klens, (unsigned)n, locs, found);
+	else
+		for (i = 0; i < n; i++)
+			found[i] = btree_get(e->index, keys[i], klens[i],
+			    &locs[i]) == 0;
 	/* Ask for every record before reading any. */
 	for (i = 0; i < n; i++) {
 		segs[i] = NULL;

@@ -120,6 +120,47 @@ find_ref(struct ref *refs, size_t nref, const uint8_t *k, size_t klen)
 	return (NULL);
 }
 
+/*
+ * btree_get_many() over every key ever used (present or deleted) and some
+ * fresh ones, in runs of varying length (past BTREE_BATCH too), agrees
+ * with the reference.
+ */
+static void
+check_many(struct btree *t, struct ref *refs, size_t nref, uint64_t *s,
+    int style)
+{
+	enum { RUN = BTREE_BATCH + 5 };
+	uint8_t fresh[RUN][40];
+	const uint8_t *keys[RUN];
+	size_t klens[RUN], i = 0, j, m;
+	struct btree_loc locs[RUN];
+	int found[RUN];
+	struct ref *r;
+
+	while (i < nref) {
+		m = 1 + rnd(s) % RUN;
+		for (j = 0; j < m; j++) {
+			if (i < nref && rnd(s) % 4 != 0) {
+				keys[j] = refs[i].key;
+				klens[j] = refs[i].klen;
+				i++;
+			} else {
+				make_key(s, fresh[j], &klens[j], style);
+				keys[j] = fresh[j];
+			}
+		}
+		btree_get_many(t, keys, klens, (unsigned)m, locs, found);
+		for (j = 0; j < m; j++) {
+			r = find_ref(refs, nref, keys[j], klens[j]);
+			if (found[j] != (r != NULL && r->live))
+				fail_msg("get_many: key %zu of %zu: found %d",
+				    j, m, found[j]);
+			if (found[j])
+				assert_int_equal(locs[j].seq, r->loc.seq);
+		}
+	}
+}
+
 static void
 random_ops(int style, size_t nops, size_t maxref)
 {
@@ -176,6 +217,7 @@ random_ops(int style, size_t nops, size_t maxref)
 			check_tree(t);
 	}
 	check_tree(t);
+	check_many(t, refs, nref, &s, style);
 	compare_all(t, refs, nref);
 	btree_free(t);
 	free(refs);

@@ -363,6 +363,8 @@ check_get_many(struct tenv *t, struct model *m, uint64_t *s, unsigned long op)
 		if (rnd(s) % 32 == 0)
 			rd[i].klen = 0;
 	}
+	/* Both ways of walking the index: side by side, and one by one. */
+	t->e->side_by_side_min = rnd(s) % 2 ? 0 : GET_MANY_SIDE_BY_SIDE;
 	assert_int_equal(engine_get_many(t->e, rd, n), 0);
 	for (i = 0; i < n; i++) {
 		if (rd[i].klen == 0) {
