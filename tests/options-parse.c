@@ -44,6 +44,20 @@ defaults(void **state)
 	options_clear(&o);
 }
 
+/* 1 is a ratio no segment exceeds: compaction off. */
+static void
+compact_ratio_one_turns_compaction_off(void **state)
+{
+	char *argv[] = { "kvd", "--compact-ratio", "1", NULL };
+	struct options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(options_parse(&o, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_true(o.compact_ratio == 1.0);
+	options_clear(&o);
+}
+
 static void
 values_and_suffixes(void **state)
 {
@@ -138,6 +152,10 @@ errors_name_the_option(void **state)
 		expect_error(a, ARGC(a), "--compact-ratio: '1.5'");
 	}
 	{
+		char *a[] = { "kvd", "--compact-ratio", "0", NULL };
+		expect_error(a, ARGC(a), "above 0 and at most 1");
+	}
+	{
 		char *a[] = { "kvd", "-l", "[::1", NULL };
 		expect_error(a, ARGC(a), "--listen: '[::1' has '[' without ']'");
 	}
@@ -191,6 +209,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(values_and_suffixes),
+		cmocka_unit_test(compact_ratio_one_turns_compaction_off),
 		cmocka_unit_test(file_then_command_line),
 		cmocka_unit_test(errors_name_the_option),
 		cmocka_unit_test(help_and_version_skip_the_rest),
