@@ -174,6 +174,17 @@ spare_take(struct spare *sp, const char *name, int *fd)
 	return (r);
 }
 
+int
+spare_ready(struct spare *sp)
+{
+	int r;
+
+	pthread_mutex_lock(&sp->mu);
+	r = sp->fd >= 0;
+	pthread_mutex_unlock(&sp->mu);
+	return (r);
+}
+
 void
 spare_stop(struct spare *sp)
 {

@@ -40,6 +40,9 @@ struct spare *spare_start(int dirfd, uint64_t size,
  */
 int spare_take(struct spare *sp, const char *name, int *fd);
 
+/* spare_ready(sp): 1 when a spare is written and synced, waiting to be taken. */
+int spare_ready(struct spare *sp);
+
 /* spare_stop(sp): stop the thread and remove an unused spare.  NULL is a no-op. */
 void spare_stop(struct spare *sp);
 

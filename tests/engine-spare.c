@@ -19,8 +19,9 @@
 
 #include <cmocka.h>
 
-#include "daemon/engine.h"
+#include "daemon/engine-int.h"
 #include "daemon/segment.h"
+#include "daemon/spare.h"
 #include "engine-util.h"
 
 #define WAIT_MS	20000
@@ -33,7 +34,7 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The spare's inode once it has its full size, or 0 after WAIT_MS. */
+/* The spare's inode once it is ready to be taken, or 0 after WAIT_MS. */
 static ino_t
 wait_spare(struct tenv *t, ino_t not)
 {
@@ -41,12 +42,15 @@ wait_spare(struct tenv *t, ino_t not)
 	struct stat st;
 	int i;
 
+	assert_non_null(t->e->spare);
 	tenv_path(t, SEGMENT_SPARE_NAME, p, sizeof(p));
 	for (i = 0; i < WAIT_MS / 10; i++) {
 		engine_service(t->e);
-		if (stat(p, &st) == 0 && st.st_ino != not &&
-		    (uint64_t)st.st_size == t->cfg.segment_size)
+		if (spare_ready(t->e->spare) && stat(p, &st) == 0 &&
+		    st.st_ino != not) {
+			assert_int_equal(st.st_size, t->cfg.segment_size);
 			return (st.st_ino);
+		}
 		sleep_ms(10);
 	}
 	return (0);
