@@ -586,7 +586,8 @@ compact_wait(struct session *s, const struct cmdline *cl, uint64_t failures0)
 		nap.tv_nsec = (long)(step % 1000) * 1000000;
 		while (nanosleep(&nap, &nap) == -1 && errno == EINTR)
 			;
-		step = step * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : step * 2;
+		step = step * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS :
+		    step * 2;
 	}
 }
 

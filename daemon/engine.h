@@ -107,8 +107,8 @@ struct engine_stats {
 	uint64_t	dead_bytes;	/* bytes of overwritten or deleted records */
 	uint64_t	segments;
 	uint64_t	compactions;	/* compaction runs finished */
-	uint64_t	compact_failures; /* compaction runs given up (the log says why) */
-	int		compact_pending; /* an engine_compact() request is queued or running */
+	uint64_t	compact_failures; /* runs given up (the log says why) */
+	int		compact_pending; /* an engine_compact() not yet over */
 	uint64_t	fsyncs;
 	uint64_t	fsync_p50_us;
 	uint64_t	fsync_p99_us;

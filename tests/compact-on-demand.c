@@ -45,8 +45,8 @@ struct fixture {
 	kv_conn		*c;
 	char		 ep[64];
 	int		 shim;		/* kvd runs with tests/fault-fsync.c */
-	char		 trip[PATH_MAX];	/* fsyncs fail while it exists */
-	char		 slow[PATH_MAX];	/* fsyncs take 1 s more while it exists */
+	char		 trip[PATH_MAX];	/* while there, fsyncs fail */
+	char		 slow[PATH_MAX];	/* while there, fsyncs lag */
 };
 
 static const char *const kvd_args[] = { "--segment-size", SEGMENT_SIZE,
@@ -102,9 +102,9 @@ setup_with(void **state, int shim, const char *const *args)
 		setenv("KVD_FAULT_FSYNC", x->trip, 1);
 		setenv("KVD_SLOW_FSYNC", x->slow, 1);
 		setenv("LD_PRELOAD", lib, 1);
-		/* A sanitizer runtime loaded as a shared library wants to come first. */
-		(void)snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
-		    asan != NULL ? asan : "",
+		/* A sanitizer runtime as a shared library wants to be first. */
+		(void)snprintf(opts, sizeof(opts),
+		    "%s%sverify_asan_link_order=0", asan != NULL ? asan : "",
 		    asan != NULL && *asan != '\0' ? ":" : "");
 		setenv("ASAN_OPTIONS", opts, 1);
 	}
@@ -268,7 +268,7 @@ check_all(kv_conn *c, int r)
 		rc = kv_get(c, k, strlen(k), &val, &vlen, NULL);
 		if (deleted(i)) {
 			if (rc != KV_NOT_FOUND)
-				fail_msg("%s was deleted but get says %d", k, rc);
+				fail_msg("%s was deleted, get says %d", k, rc);
 			continue;
 		}
 		live++;

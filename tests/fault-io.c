@@ -94,7 +94,7 @@ expect_refusals(struct tenv *t)
 	assert_int_equal(engine_compact(t->e), ENGINE_EREADONLY);
 	engine_stats(t->e, &st);
 	assert_true(st.readonly);
-	assert_int_equal(st.compact_pending, 0);	/* nobody waits in vain */
+	assert_int_equal(st.compact_pending, 0);	/* nobody waits */
 }
 
 static void
@@ -223,7 +223,7 @@ fail_in_compaction(int kind, unsigned long at, int gives_up)
 	check_prefill(&t, 40);
 	engine_stats(t.e, &st);
 	assert_int_equal(st.compact_failures, gives_up ? 1 : 0);
-	assert_int_equal(st.compact_pending, 0);	/* the request is over */
+	assert_int_equal(st.compact_pending, 0);	/* request over */
 	tenv_put(&t, "still", "writable");
 	/* Nothing armed now: the next request goes through. */
 	assert_int_equal(engine_compact(t.e), 0);
