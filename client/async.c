@@ -541,6 +541,12 @@ kv_async_stats(kv_async *a, kv_async_cb *cb, void *arg)
 	return (async_issue(a, KVC_OP_STATS, NULL, 0, NULL, 0, cb, arg));
 }
 
+int
+kv_async_compact(kv_async *a, kv_async_cb *cb, void *arg)
+{
+	return (async_issue(a, KVC_OP_COMPACT, NULL, 0, NULL, 0, cb, arg));
+}
+
 /* An iter's request is a range rather than a key and value. */
 int
 kv_async_iter(kv_async *a, const kv_range *r, kv_async_cb *cb, void *arg)

@@ -116,6 +116,7 @@ static const struct {
 	    "[--limit N] [--keys-only] [--json]" },
 	{ "ping",	CMD_PING,	0, 0, "ping" },
 	{ "stats",	CMD_STATS,	0, 0, "stats [--json]" },
+	{ "compact",	CMD_COMPACT,	0, 0, "compact [--wait]" },
 	{ "help",	CMD_HELP,	0, 0, "help" },
 	{ "quit",	CMD_QUIT,	0, 0, "quit" },
 	{ "exit",	CMD_QUIT,	0, 0, "exit" },
@@ -125,7 +126,7 @@ static const struct {
 enum cmdline_opt {
 	OPT_SERVER, OPT_TIMEOUT, OPT_HEX, OPT_HELP, OPT_VERSION,
 	OPT_PREFIX, OPT_FROM, OPT_TO, OPT_LIMIT, OPT_PAGE_SIZE,
-	OPT_KEYS_ONLY, OPT_JSON,
+	OPT_KEYS_ONLY, OPT_JSON, OPT_WAIT,
 };
 
 static const struct {
@@ -147,6 +148,7 @@ static const struct {
 	{ "page-size",	0,	OPT_PAGE_SIZE,	1, 1u << CMD_SCAN },
 	{ "keys-only",	0,	OPT_KEYS_ONLY,	0, 1u << CMD_SCAN },
 	{ "json",	0,	OPT_JSON,	0, (1u << CMD_SCAN) | (1u << CMD_STATS) },
+	{ "wait",	0,	OPT_WAIT,	0, 1u << CMD_COMPACT },
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -198,6 +200,7 @@ cmdline_apply(struct cmdline *cl, size_t i, const char *v,
 		break;
 	case OPT_KEYS_ONLY:	cl->keys_only = 1; break;
 	case OPT_JSON:		cl->json = 1; break;
+	case OPT_WAIT:		cl->wait = 1; break;
 	}
 	return (0);
 }

@@ -24,6 +24,7 @@ enum cmdline_cmd {
 	CMD_SCAN,
 	CMD_PING,
 	CMD_STATS,
+	CMD_COMPACT,
 	CMD_HELP,
 	CMD_QUIT,	/* "quit" or "exit" at the interactive prompt */
 };
@@ -48,6 +49,8 @@ struct cmdline {
 	uint32_t		 page_size;	/* 0: the server's default */
 	int			 keys_only;
 	int			 json;
+	/* compact */
+	int			 wait;
 };
 
 /* cmdline_init(cl): the defaults, before the environment and arguments. */

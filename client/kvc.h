@@ -114,6 +114,7 @@ enum kvc_op {
 	KVC_OP_ITER,
 	KVC_OP_PING,
 	KVC_OP_STATS,
+	KVC_OP_COMPACT,
 };
 
 struct kv_statlist {
@@ -166,7 +167,7 @@ void kvc_wire_free(struct kvc_wire *w);
  */
 int kvc_wire_encode(struct kvc_wire *w, Kv__Request *req, char *err);
 
-/* Encode a put, get, delete, ping or stats request for key/val. */
+/* Encode a put, get, delete, ping, stats or compact request for key/val. */
 int kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
     size_t keylen, const void *val, size_t vallen, char *err);
 

@@ -107,6 +107,7 @@ kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
 	Kv__DeleteRequest del = KV__DELETE_REQUEST__INIT;
 	Kv__PingRequest ping = KV__PING_REQUEST__INIT;
 	Kv__StatsRequest stats = KV__STATS_REQUEST__INIT;
+	Kv__CompactRequest compact = KV__COMPACT_REQUEST__INIT;
 	ProtobufCBinaryData k = { keylen, (uint8_t *)(uintptr_t)key };
 
 	switch (op) {
@@ -136,6 +137,10 @@ kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
 	case KVC_OP_STATS:
 		req.op_case = KV__REQUEST__OP_STATS;
 		req.stats = &stats;
+		break;
+	case KVC_OP_COMPACT:
+		req.op_case = KV__REQUEST__OP_COMPACT;
+		req.compact = &compact;
 		break;
 	default:
 		kvc_errf(err, "internal error: cannot encode operation %d", (int)op);
@@ -306,6 +311,7 @@ kvc_op_name(enum kvc_op op)
 	case KVC_OP_ITER:	return ("iter");
 	case KVC_OP_PING:	return ("ping");
 	case KVC_OP_STATS:	return ("stats");
+	case KVC_OP_COMPACT:	return ("compact");
 	}
 	return ("?");
 }
@@ -323,6 +329,9 @@ kvc_wire_result_ok(enum kvc_op op, Kv__Response__ResultCase rc)
 		    rc == KV__RESPONSE__RESULT__NOT_SET);
 	case KVC_OP_STATS:
 		return (rc == KV__RESPONSE__RESULT_STATS ||
+		    rc == KV__RESPONSE__RESULT__NOT_SET);
+	case KVC_OP_COMPACT:
+		return (rc == KV__RESPONSE__RESULT_COMPACT ||
 		    rc == KV__RESPONSE__RESULT__NOT_SET);
 	/* A value or a page cannot be told apart from nothing: require it. */
 	case KVC_OP_GET:

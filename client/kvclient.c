@@ -240,6 +240,15 @@ kv_reply_stats(const kv_reply *r)
 	return (&r->stats);
 }
 
+int
+kv_reply_compact_pending(const kv_reply *r)
+{
+	if (r == NULL || r->resp == NULL || r->status != KV_OK ||
+	    r->resp->result_case != KV__RESPONSE__RESULT_COMPACT)
+		return (0);
+	return (r->resp->compact->pending ? 1 : 0);
+}
+
 /* The iter page of r, or NULL if r is not a successful iter. */
 static const Kv__IterResponse *
 reply_page(const kv_reply *r)

@@ -6,9 +6,9 @@
  *
  * THREE WAYS TO TALK TO kvd
  *
- *   synchronous  kv_put(), kv_get(), kv_delete(), kv_ping(), kv_stats() and
- *                the kv_iter_*() iterator send one request and wait for its
- *                answer on a kv_conn.
+ *   synchronous  kv_put(), kv_get(), kv_delete(), kv_ping(), kv_stats(),
+ *                kv_compact() and the kv_iter_*() iterator send one request
+ *                and wait for its answer on a kv_conn.
  *   pipelined    kv_pipe_put(), kv_pipe_get(), ... queue requests on a
  *                kv_conn; kv_pipe_send() writes all of them at once and
  *                kv_pipe_recv() returns the answers one by one, in order.
@@ -303,6 +303,25 @@ int kv_stats_find(const kv_statlist *s, const char *name, uint64_t *valuep);
 /* kv_stats_free(s): free s.  A NULL s is a no-op. */
 void kv_stats_free(kv_statlist *s);
 
+/*
+ * kv_compact(c, pendingp):
+ * Ask the server to compact its storage: rewrite the live records of every
+ * sealed segment file that holds overwritten or deleted ones, reclaiming
+ * their disk space.  The compaction runs in the background; the answer
+ * comes at once and says only that it was scheduled.  If pendingp is not
+ * NULL, *pendingp receives 1 when a compaction is queued or running for
+ * this request, 0 when there was nothing to compact (and 0 on any error).
+ * A request made while a compaction runs is queued behind it; requests
+ * queued together merge.  To wait for the end, poll kv_stats() until
+ * "compaction_pending" is 0; "compactions" counts finished runs and
+ * "compaction_failures" failed ones (kvd(8) describes them).  The server
+ * compacts on request whatever its compact-ratio, even 1, which turns
+ * only its automatic compaction off.  Returns KV_OK, a server status
+ * (KV_UNAVAILABLE when the server no longer accepts writes: compaction
+ * writes too), or the KV_ERR_* codes of kv_put().
+ */
+int kv_compact(kv_conn *c, int *pendingp);
+
 /* ---------------------------------------------------------------------- */
 /* Iterators: ordered range reads                                          */
 /* ---------------------------------------------------------------------- */
@@ -472,6 +491,13 @@ uint64_t kv_reply_seq(const kv_reply *r);
 const void *kv_reply_value(const kv_reply *r, size_t *lenp);
 
 /*
+ * kv_reply_compact_pending(r):
+ * 1 if r is the answer to a successful compact and a compaction is queued
+ * or running for it (see kv_compact()); 0 otherwise.
+ */
+int kv_reply_compact_pending(const kv_reply *r);
+
+/*
  * kv_reply_stats(r):
  * The statistics of a successful stats request, borrowed like r (do not
  * kv_stats_free() them); NULL otherwise.
@@ -630,12 +656,15 @@ const char *kv_async_errmsg(const kv_async *a);
  * kv_async_put(a, key, keylen, val, vallen, cb, arg),
  * kv_async_get(a, key, keylen, cb, arg),
  * kv_async_delete(a, key, keylen, cb, arg),
- * kv_async_ping(a, cb, arg), kv_async_stats(a, cb, arg):
+ * kv_async_ping(a, cb, arg), kv_async_stats(a, cb, arg),
+ * kv_async_compact(a, cb, arg):
  * Issue one request; cb (which may be NULL to ignore the reply) is called
  * with its reply and arg.  Requests issued during one pass of the event
  * loop go out together in one write.  The bytes are copied.  Returns KV_OK
  * (cb will be called exactly once), or KV_ERR_ARG, KV_ERR_CLOSED (a is not
- * connected or connecting) or KV_ERR_NOMEM (cb will not be called).
+ * connected or connecting) or KV_ERR_NOMEM (cb will not be called).  The
+ * answers are read with kv_reply_seq(), kv_reply_value(), kv_reply_stats()
+ * and kv_reply_compact_pending().
  */
 int kv_async_put(kv_async *a, const void *key, size_t keylen,
     const void *val, size_t vallen, kv_async_cb *cb, void *arg);
@@ -645,6 +674,7 @@ int kv_async_delete(kv_async *a, const void *key, size_t keylen,
     kv_async_cb *cb, void *arg);
 int kv_async_ping(kv_async *a, kv_async_cb *cb, void *arg);
 int kv_async_stats(kv_async *a, kv_async_cb *cb, void *arg);
+int kv_async_compact(kv_async *a, kv_async_cb *cb, void *arg);
 
 /*
  * kv_async_iter(a, r, cb, arg):

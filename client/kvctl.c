@@ -50,6 +50,7 @@ usage(FILE *f)
 "                    list entries in key order\n"
 "  ping              check that the server answers\n"
 "  stats [--json]    show the server's statistics\n"
+"  compact [--wait]  reclaim the space of overwritten and deleted records\n"
 "options: -s, --server HOST:PORT (KVCTL_SERVER; default " DEFAULT_ENDPOINT ")\n"
 "         -t, --timeout SECONDS  (KVCTL_TIMEOUT; default 30, 0: none)\n"
 "         -x, --hex              keys and values as hex (KVCTL_HEX)\n"
@@ -508,6 +509,111 @@ cmd_stats(struct session *s, const struct cmdline *cl)
 	return (0);
 }
 
+/* Polls of the stats while compact --wait waits: from 50 ms up to 1 s apart. */
+#define WAIT_POLL_MIN_MS	50
+#define WAIT_POLL_MAX_MS	1000
+
+/* Fetch the named statistics into v[] (0 for a name the server lacks). */
+static int
+fetch_stats(struct session *s, const struct cmdline *cl,
+    const char *const *names, uint64_t *v, int *have, size_t n)
+{
+	kv_statlist *st = NULL;
+	size_t i;
+	int r;
+
+	if ((r = kv_stats(s->c, &st)) != KV_OK)
+		return (request_failed(s, cl, r));
+	for (i = 0; i < n; i++) {
+		v[i] = 0;
+		have[i] = kv_stats_find(st, names[i], &v[i]) == KV_OK;
+	}
+	kv_stats_free(st);
+	return (0);
+}
+
+/*
+ * Wait until the compaction just requested is over: the server's
+ * compaction_pending is 0 again.  Bounded by -t, since a compaction of a
+ * large store can outlast any fixed guess; the run goes on regardless.
+ */
+static int
+compact_wait(struct session *s, const struct cmdline *cl, uint64_t failures0)
+{
+	static const char *const names[] = { "compaction_pending",
+	    "compaction_failures", "readonly" };
+	struct timespec now, start, nap;
+	uint64_t v[3], waited_ms, step = WAIT_POLL_MIN_MS;
+	int have[3], rc;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if ((rc = fetch_stats(s, cl, names, v, have, 3)) != 0)
+			return (rc);
+		if (!have[0]) {
+			fprintf(stderr, "kvctl: compact: the server does not "
+			    "report compaction_pending, so --wait cannot tell "
+			    "when the compaction ends\n");
+			return (EXIT_FAIL);
+		}
+		if (v[2] != 0) {
+			fprintf(stderr, "kvctl: compact: the server stopped "
+			    "accepting writes, so the compaction will not "
+			    "finish (its log says why)\n");
+			return (EXIT_FAIL);
+		}
+		if (v[0] == 0) {
+			if (v[1] > failures0) {
+				fprintf(stderr, "kvctl: compact: a compaction "
+				    "failed (the server's log says why)\n");
+				return (EXIT_FAIL);
+			}
+			return (0);
+		}
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (uint64_t)((int64_t)(now.tv_sec - start.tv_sec) *
+		    1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (cl->timeout_ms != 0 && waited_ms >= cl->timeout_ms) {
+			fprintf(stderr, "kvctl: compact: still running after "
+			    "%g seconds (it goes on in the background; -t "
+			    "sets how long to wait)\n",
+			    (double)cl->timeout_ms / 1000);
+			return (EXIT_FAIL);
+		}
+		if (cl->timeout_ms != 0 && step > cl->timeout_ms - waited_ms)
+			step = cl->timeout_ms - waited_ms;
+		nap.tv_sec = (time_t)(step / 1000);
+		nap.tv_nsec = (long)(step % 1000) * 1000000;
+		while (nanosleep(&nap, &nap) == -1 && errno == EINTR)
+			;
+		step = step * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS :
+		    step * 2;
+	}
+}
+
+static int
+cmd_compact(struct session *s, const struct cmdline *cl)
+{
+	static const char *const names[] = { "compaction_failures" };
+	uint64_t failures0 = 0;
+	int have, pending, r, rc;
+
+	if ((rc = session_connect(s, cl)) != 0)
+		return (rc);
+	/* A failure counted after this one is ours (or happened meanwhile). */
+	if (cl->wait && (rc = fetch_stats(s, cl, names, &failures0, &have,
+	    1)) != 0)
+		return (rc);
+	if ((r = kv_compact(s->c, &pending)) != KV_OK)
+		return (request_failed(s, cl, r));
+	if (pending && cl->wait && (rc = compact_wait(s, cl, failures0)) != 0)
+		return (rc);
+	if (s->tty_out)
+		printf("%s\n", !pending ? "nothing to compact" :
+		    cl->wait ? "compaction finished" : "compaction started");
+	return (0);
+}
+
 static int
 run(struct session *s, const struct cmdline *cl)
 {
@@ -520,6 +626,7 @@ run(struct session *s, const struct cmdline *cl)
 	case CMD_SCAN:	rc = cmd_scan(s, cl); break;
 	case CMD_PING:	rc = cmd_ping(s, cl); break;
 	case CMD_STATS:	rc = cmd_stats(s, cl); break;
+	case CMD_COMPACT: rc = cmd_compact(s, cl); break;
 	case CMD_HELP:
 		usage(stdout);
 		rc = 0;

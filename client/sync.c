@@ -454,6 +454,23 @@ kv_stats(kv_conn *c, kv_statlist **statsp)
 	return (KV_OK);
 }
 
+int
+kv_compact(kv_conn *c, int *pendingp)
+{
+	struct kv_reply r = { 0 };
+	int e;
+
+	if (pendingp != NULL)
+		*pendingp = 0;
+	if (c == NULL)
+		return (KV_ERR_ARG);
+	e = conn_call(c, KVC_OP_COMPACT, NULL, 0, NULL, 0, &r);
+	if (e == KV_OK && pendingp != NULL)
+		*pendingp = kv_reply_compact_pending(&r);
+	kvc_reply_clear(&r);
+	return (e);
+}
+
 /* ---- iterators ---- */
 
 int

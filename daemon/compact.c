@@ -838,8 +838,10 @@ compactor_service(struct engine *e)
 	pthread_mutex_lock(&c->mu);
 	c->job = NULL;
 	pthread_mutex_unlock(&c->mu);
-	if (phase == PHASE_FAILED && j->kind == JOB_COMPACT)
+	if (phase == PHASE_FAILED && j->kind == JOB_COMPACT) {
+		e->compact_failures++;
 		c->request_below = 0;	/* do not spin on a failing request */
+	}
 	if (phase == PHASE_FAILED && j->kind == JOB_HINT)
 		j->seg->has_hint = -1;	/* not retried until the next open */
 	job_free(e, j);
@@ -856,4 +858,14 @@ compactor_idle(struct engine *e)
 		return (1);
 	compactor_schedule(e);
 	return (c->job == NULL);
+}
+
+int
+compactor_requested(struct engine *e)
+{
+	struct compactor *c = e->compactor;
+
+	if (syncer_failed(e->syncer) != NULL)
+		return (0);
+	return (e->compact_requested || (c != NULL && c->request_below > 0));
 }

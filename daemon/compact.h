@@ -41,4 +41,12 @@ void compactor_service(struct engine *e);
 /* compactor_idle(e): 1 when no job is running or due. */
 int compactor_idle(struct engine *e);
 
+/*
+ * compactor_requested(e):
+ * On the owner thread, 1 while an engine_compact() request is queued or
+ * running, and the engine is not read-only (a read-only engine starts no
+ * job, so the request would never end).
+ */
+int compactor_requested(struct engine *e);
+
 #endif /* !KVD_COMPACT_H */

@@ -124,7 +124,8 @@ dispatch_send(struct frame_out *out, Kv__Response *resp)
  * (id, status, message, the result, and in the result one bytes field and
  * a seq) at its longest.  A varint takes at most 10 bytes (an enum too,
  * when negative), a tag 1 (field numbers below 16) and a length prefix at
- * most 5: 6 fields times 16 bytes is more than enough.
+ * most 5: 6 fields times 16 bytes is more than enough.  (The compact
+ * result's tag takes 2 bytes, but its response has 4 fields at most.)
  */
 #define RESPONSE_FIXED_MAX	96
 
@@ -538,6 +539,36 @@ dispatch_stats(struct dispatch *d, const Kv__Request *req,
 }
 
 /*
+ * Start a compaction.  The reply goes at once: it reports that the run
+ * was scheduled, not that it finished (the stats say when), and it
+ * depends on no write, so nothing holds it.
+ */
+static int
+dispatch_compact(struct dispatch *d, const Kv__Request *req,
+    struct frame_out *out)
+{
+	Kv__Response resp = KV__RESPONSE__INIT;
+	Kv__CompactResponse cr = KV__COMPACT_RESPONSE__INIT;
+	struct engine_stats es;
+	Kv__Status st;
+	int rc;
+
+	/* Compaction rewrites files: refused, as writes are, when read-only. */
+	if ((rc = engine_compact(d->cfg.engine)) != ENGINE_OK) {
+		stats_op(d->cfg.stats, STATS_OP_COMPACT, 1);
+		st = dispatch_engine_error(d, rc, "compact", 1);
+		return (dispatch_fail(d, out, req->id, st));
+	}
+	stats_op(d->cfg.stats, STATS_OP_COMPACT, 0);
+	engine_stats(d->cfg.engine, &es);
+	cr.pending = es.compact_pending != 0;
+	resp.id = req->id;
+	resp.result_case = KV__RESPONSE__RESULT_COMPACT;
+	resp.compact = &cr;
+	return (dispatch_send_small(out, &resp, 0));
+}
+
+/*
  * Answer req, the Request unpacked from a frame of len bytes (NULL: it did
  * not parse).  r is filled in; the request is not freed.
  */
@@ -567,6 +598,8 @@ dispatch_one(struct dispatch *d, const Kv__Request *req, size_t len,
 		return (dispatch_ping(d, req, out));
 	case KV__REQUEST__OP_STATS:
 		return (dispatch_stats(d, req, out));
+	case KV__REQUEST__OP_COMPACT:
+		return (dispatch_compact(d, req, out));
 	default:
 		/* Also what a newer client's unknown operation looks like. */
 		stats_op(d->cfg.stats, STATS_OP_NONE, 1);

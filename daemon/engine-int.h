@@ -71,6 +71,7 @@ struct engine {
 	uint64_t		 last_seq;
 	_Atomic uint64_t	 last_delete_seq;
 	uint64_t		 compactions;
+	uint64_t		 compact_failures;
 	int			 compact_requested;	/* engine_compact() pending */
 
 	struct syncer		*syncer;

@@ -886,6 +886,8 @@ engine_stats(struct engine *e, struct engine_stats *out)
 	}
 	out->segments = e->segs.n;
 	out->compactions = e->compactions;
+	out->compact_failures = e->compact_failures;
+	out->compact_pending = compactor_requested(e);
 	syncer_stats(e->syncer, &out->fsyncs, &out->fsync_p50_us,
 	    &out->fsync_p99_us);
 	out->last_seq = e->last_seq;

@@ -106,7 +106,9 @@ struct engine_stats {
 	uint64_t	live_bytes;	/* bytes of records the index points at */
 	uint64_t	dead_bytes;	/* bytes of overwritten or deleted records */
 	uint64_t	segments;
-	uint64_t	compactions;
+	uint64_t	compactions;	/* compaction runs finished */
+	uint64_t	compact_failures; /* runs given up (the log says why) */
+	int		compact_pending; /* an engine_compact() not yet over */
 	uint64_t	fsyncs;
 	uint64_t	fsync_p50_us;
 	uint64_t	fsync_p99_us;
@@ -259,8 +261,15 @@ void engine_sync(struct engine *e);
 /*
  * engine_compact(e):
  * Start a compaction of every sealed segment that holds dead records, now,
- * in the background (stats.compactions counts finished runs).  Returns 0,
- * or ENGINE_EREADONLY.
+ * in the background, whatever cfg->compact_ratio says (1 turns only the
+ * automatic compaction off).  The segments are those sealed by the time
+ * the request is taken up: at once, or when the hint file or compaction
+ * already running is done; requests made meanwhile merge into one.  It
+ * may take several runs, each writing about one segment; stats.compactions
+ * counts finished runs, stats.compact_failures runs given up (which also
+ * ends the request), and stats.compact_pending stays nonzero until the
+ * request is over, or the engine turns read-only.  Returns 0, or
+ * ENGINE_EREADONLY (nothing is scheduled).
  */
 int engine_compact(struct engine *e);
 

@@ -19,15 +19,15 @@ struct stats {
 /* Protocol names and Prometheus families of the per-operation figures. */
 static const char *const ops_names[STATS_NOPS] = {
 	"ops_put", "ops_get", "ops_delete", "ops_iter", "ops_ping",
-	"ops_stats", "ops_none"
+	"ops_stats", "ops_compact", "ops_none"
 };
 static const char *const errors_names[STATS_NOPS] = {
 	"errors_put", "errors_get", "errors_delete", "errors_iter",
-	"errors_ping", "errors_stats", "errors_none"
+	"errors_ping", "errors_stats", "errors_compact", "errors_none"
 };
 static const char *const op_labels[STATS_NOPS] = {
 	"op=\"put\"", "op=\"get\"", "op=\"delete\"", "op=\"iter\"",
-	"op=\"ping\"", "op=\"stats\"", "op=\"none\""
+	"op=\"ping\"", "op=\"stats\"", "op=\"compact\"", "op=\"none\""
 };
 
 static const struct {
@@ -154,7 +154,14 @@ stats_foreach(struct stats *st, struct engine *engine,
 	stats_emit(cb, arg, "segments", "kvd_segments", NULL,
 	    "Segment files in the data directory.", STATS_GAUGE, es.segments);
 	stats_emit(cb, arg, "compactions", "kvd_compactions_total", NULL,
-	    "Compactions completed.", STATS_COUNTER, es.compactions);
+	    "Compaction runs completed.", STATS_COUNTER, es.compactions);
+	stats_emit(cb, arg, "compaction_failures",
+	    "kvd_compaction_failures_total", NULL,
+	    "Compaction runs given up after an error (the log says why).",
+	    STATS_COUNTER, es.compact_failures);
+	stats_emit(cb, arg, "compaction_pending", "kvd_compaction_pending",
+	    NULL, "1 from a compact request until the compaction it started "
+	    "has finished.", STATS_GAUGE, es.compact_pending ? 1 : 0);
 	stats_emit(cb, arg, "fsyncs", "kvd_fsyncs_total", NULL,
 	    "fdatasync calls made for durability.", STATS_COUNTER, es.fsyncs);
 	stats_emit(cb, arg, "fsync_p50_us", "kvd_fsync_p50_microseconds",

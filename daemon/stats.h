@@ -20,6 +20,7 @@ enum stats_op {
 	STATS_OP_ITER,
 	STATS_OP_PING,
 	STATS_OP_STATS,
+	STATS_OP_COMPACT,
 	STATS_OP_NONE,		/* a request with no (known) operation */
 	STATS_NOPS
 };

@@ -1,7 +1,7 @@
 #!/bin/sh
 # kv-protocol-schema.sh: prove that kv-protocol(7) still describes
 # proto/kv.proto.  The page reproduces the schema and tabulates every field
-# with its number, type and tag byte for client authors who encode by hand;
+# with its number, type and tag bytes for client authors who encode by hand;
 # a schema change that is not carried into the page must fail make check.
 # Prints TAP.
 
@@ -40,7 +40,7 @@ fi
 
 # Every field of every message as "Message field number type", from the
 # schema and from the page's tables; the page also gives each field's tag,
-# which must be (number << 3) | wire type.
+# which must be the varint (number << 3) | wire type.
 awk '
 /^[ \t]*message [A-Za-z]+ *\{/ { msg = $2; next }
 /^[ \t]*enum / { msg = ""; next }
@@ -60,7 +60,15 @@ function wiretype(t) {
 	return (t == "uint64" || t == "uint32" || t == "bool" ||
 	    t == "Status") ? 0 : 2
 }
-function hex(n) { return sprintf("%02x", n) }
+# A key as the page writes it: its varint bytes in hex, space-separated.
+function hex(n,    s) {
+	s = ""
+	while (n >= 128) {
+		s = s sprintf("%02x ", n % 128 + 128)
+		n = int(n / 128)
+	}
+	return s sprintf("%02x", n)
+}
 function field(m, name, num, type, tag) {
 	sub(/^Vt /, "", type)
 	print m, name, num, type
@@ -91,8 +99,8 @@ else
 	sed 's/^/# /' "$tmp/diff"
 fi
 if [ -s "$tmp/page-fields" ] && [ ! -s "$tmp/tag-errors" ]; then
-	echo "ok 3 - every tag byte in the page is (number << 3) | wire type"
+	echo "ok 3 - every tag in the page is the varint (number << 3) | wire type"
 else
-	echo "not ok 3 - every tag byte in the page is (number << 3) | wire type"
+	echo "not ok 3 - every tag in the page is the varint (number << 3) | wire type"
 	[ -f "$tmp/tag-errors" ] && sed 's/^/# wrong /' "$tmp/tag-errors"
 fi

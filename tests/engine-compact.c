@@ -194,10 +194,16 @@ test_compaction_on_demand(void **state)
 	tenv_wait_idle(&t);
 	engine_stats(t.e, &st);
 	assert_int_equal(st.compactions, 0);
+	assert_int_equal(st.compact_pending, 0);
 	assert_int_equal(engine_compact(t.e), 0);
+	/* Pending from the request until its last run is applied. */
+	engine_stats(t.e, &st);
+	assert_int_not_equal(st.compact_pending, 0);
 	tenv_wait_idle(&t);
 	engine_stats(t.e, &st);
 	assert_true(st.compactions > 0);
+	assert_int_equal(st.compact_pending, 0);
+	assert_int_equal(st.compact_failures, 0);
 	check_state(&t, 150, 3);
 	count_files(&t, &segs, &hints, &tmps);
 	assert_int_equal(tmps, 0);
@@ -207,6 +213,85 @@ test_compaction_on_demand(void **state)
 	/* A second request finds the old garbage gone. */
 	engine_stats(t.e, &st);
 	assert_true(st.dead_bytes < st.live_bytes);
+	tenv_done(&t);
+}
+
+/* Bytes of overwritten or deleted puts in sealed segments. */
+static uint64_t
+sealed_garbage(const struct tenv *t)
+{
+	const struct segment *s;
+	uint64_t g = 0;
+	size_t i;
+
+	for (i = 0; i < t->e->segs.n; i++) {
+		s = t->e->segs.v[i];
+		if (s != t->e->active && !s->active)
+			g += s->total - s->live - s->tomb;
+	}
+	return (g);
+}
+
+/*
+ * A request with no sealed segment holding dead records ends at once:
+ * nothing pending, no run.  One made while a run goes on waits for it and
+ * then covers what was sealed meanwhile.
+ */
+static void
+test_compaction_request_lifetime(void **state)
+{
+	struct tenv t;
+	struct engine_stats st;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	t.cfg.segment_size = 2048;
+	t.cfg.compact_ratio = 1.0;
+	assert_int_equal(tenv_open(&t), 0);
+	assert_int_equal(engine_compact(t.e), 0);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_pending, 0);	/* an empty store */
+	churn(&t, 20, 1);			/* all in the active segment */
+	assert_int_equal(engine_compact(t.e), 0);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_pending, 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compactions, 0);
+
+	churn(&t, 150, 4);
+	tenv_wait_idle(&t);
+	assert_true(sealed_garbage(&t) > 0);	/* nothing compacts by itself */
+	assert_int_equal(engine_compact(t.e), 0);
+	/*
+	 * A second request while the first is under way: when all is done,
+	 * the segments sealed meanwhile are compacted too, and no sealed
+	 * segment holds an overwritten or deleted put any more.
+	 */
+	churn(&t, 150, 2);
+	assert_int_equal(engine_compact(t.e), 0);
+	engine_stats(t.e, &st);
+	assert_int_not_equal(st.compact_pending, 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_pending, 0);
+	assert_int_equal(st.compact_failures, 0);
+	assert_true(st.compactions > 0);
+	assert_int_equal(sealed_garbage(&t), 0);
+	check_state(&t, 150, 1);
+
+	/*
+	 * Another request finds at most tombstones that must stay (and may
+	 * rewrite them); it ends, and every key still reads back.
+	 */
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_pending, 0);
+	assert_int_equal(st.compact_failures, 0);
+	assert_int_equal(sealed_garbage(&t), 0);
+	tenv_reopen(&t);
+	check_state(&t, 150, 1);
 	tenv_done(&t);
 }
 
@@ -256,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_hints_written_and_used),
 		cmocka_unit_test(test_automatic_compaction),
 		cmocka_unit_test(test_compaction_on_demand),
+		cmocka_unit_test(test_compaction_request_lifetime),
 		cmocka_unit_test(test_writes_during_compaction),
 	};
 

@@ -189,6 +189,7 @@ fake_answer(struct fake *f, const Kv__Request *req, struct evbuffer *out)
 	Kv__IterResponse ir = KV__ITER_RESPONSE__INIT;
 	Kv__PingResponse png = KV__PING_RESPONSE__INIT;
 	Kv__StatsResponse sr = KV__STATS_RESPONSE__INIT;
+	Kv__CompactResponse cr = KV__COMPACT_RESPONSE__INIT;
 	Kv__Stat st[2] = { KV__STAT__INIT, KV__STAT__INIT };
 	Kv__Stat *stp[2] = { &st[0], &st[1] };
 	Kv__Entry *ents = NULL, **ptrs = NULL;
@@ -279,6 +280,12 @@ fake_answer(struct fake *f, const Kv__Request *req, struct evbuffer *out)
 		sr.stats = stp;
 		r.result_case = KV__RESPONSE__RESULT_STATS;
 		r.stats = &sr;
+		break;
+	case KV__REQUEST__OP_COMPACT:
+		/* Something to compact once something was stored. */
+		cr.pending = f->n > 0;
+		r.result_case = KV__RESPONSE__RESULT_COMPACT;
+		r.compact = &cr;
 		break;
 	default:
 		r.status = KV__STATUS__INVALID_ARGUMENT;

@@ -3,6 +3,8 @@
  * test, for the tests of libkvclient and kvctl that must control exactly
  * what the server says: well-behaved (an in-memory sorted map that follows
  * the protocol, iter paging included) or broken in one chosen way.
+ * Its stats hold only "keys" and "requests_total"; a compact starts
+ * nothing and says pending whenever a key is stored.
  *
  * It listens on 127.0.0.1 on a port the kernel picks, serves one
  * connection at a time, and stops with fake_stop().  It is no substitute

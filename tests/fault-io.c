@@ -94,6 +94,7 @@ expect_refusals(struct tenv *t)
 	assert_int_equal(engine_compact(t->e), ENGINE_EREADONLY);
 	engine_stats(t->e, &st);
 	assert_true(st.readonly);
+	assert_int_equal(st.compact_pending, 0);	/* nobody waits */
 }
 
 static void
@@ -187,9 +188,13 @@ test_disk_full_on_new_segment(void **state)
 	tio_destroy(&io);
 }
 
-/* Fail one operation of a compaction: the job is dropped, nothing else. */
+/*
+ * Fail one operation of a compaction: the job is dropped, nothing else.
+ * gives_up: the failure comes before the commit, so the run is given up
+ * (counted in compact_failures); after it, only a warning.
+ */
 static void
-fail_in_compaction(int kind, unsigned long at)
+fail_in_compaction(int kind, unsigned long at, int gives_up)
 {
 	struct tenv t;
 	struct tio io;
@@ -216,9 +221,11 @@ fail_in_compaction(int kind, unsigned long at)
 	assert_null(engine_readonly_reason(t.e));
 	assert_int_equal(tmp_files(&t), 0);
 	check_prefill(&t, 40);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_failures, gives_up ? 1 : 0);
+	assert_int_equal(st.compact_pending, 0);	/* request over */
 	tenv_put(&t, "still", "writable");
 	/* Nothing armed now: the next request goes through. */
-	engine_stats(t.e, &st);
 	assert_int_equal(engine_compact(t.e), 0);
 	tenv_wait_idle(&t);
 	engine_stats(t.e, &st);
@@ -234,13 +241,13 @@ static void
 test_compaction_failures(void **state)
 {
 	(void)state;
-	fail_in_compaction(TIO_PWRITE, 1);	/* writing the output */
-	fail_in_compaction(TIO_PWRITE, 2);	/* writing its hint */
-	fail_in_compaction(TIO_FDATASYNC, 1);
-	fail_in_compaction(TIO_RENAME, 1);	/* the hint's rename */
-	fail_in_compaction(TIO_RENAME, 2);	/* the commit */
-	fail_in_compaction(TIO_FSYNC, 1);	/* after the commit */
-	fail_in_compaction(TIO_UNLINK, 1);	/* removing an input */
+	fail_in_compaction(TIO_PWRITE, 1, 1);	/* writing the output */
+	fail_in_compaction(TIO_PWRITE, 2, 1);	/* writing its hint */
+	fail_in_compaction(TIO_FDATASYNC, 1, 1);
+	fail_in_compaction(TIO_RENAME, 1, 1);	/* the hint's rename */
+	fail_in_compaction(TIO_RENAME, 2, 1);	/* the commit */
+	fail_in_compaction(TIO_FSYNC, 1, 0);	/* after the commit */
+	fail_in_compaction(TIO_UNLINK, 1, 0);	/* removing an input */
 }
 
 static void

@@ -1,8 +1,9 @@
 /*
  * kvclient-async.c: the asynchronous API on the application's event_base:
- * callbacks in request order with the right replies, connect and
- * disconnect events, timeouts, freeing the handle from inside a callback,
- * and a broken connection failing every pending request exactly once.
+ * callbacks in request order with the right replies (a compact's too),
+ * connect and disconnect events, timeouts, freeing the handle from inside
+ * a callback, and a broken connection failing every pending request
+ * exactly once.
  *
  * The same checks against the real kvd are in kvclient-async-kvd.c.
  */
@@ -206,6 +207,58 @@ hangup(void **state)
 	fake_stop(f);
 }
 
+struct compact_seen {
+	int	calls;
+	int	status[3];
+	int	pending[3];	/* kv_reply_compact_pending() of each reply */
+};
+
+static void
+compact_cb(kv_async *a, const kv_reply *r, void *arg)
+{
+	struct compact_seen *s = arg;
+
+	if (s->calls < 3) {
+		s->status[s->calls] = kv_reply_status(r);
+		s->pending[s->calls] = kv_reply_compact_pending(r);
+	}
+	if (++s->calls == 3)
+		kv_async_free(a);	/* ends the loop */
+}
+
+/* A compact's answer, and only a compact's, says whether it is pending. */
+static void
+compact(void **state)
+{
+	struct compact_seen s = { 0 };
+	struct event_base *base;
+	struct fake *f = fake_start(FAKE_NORMAL);
+	kv_async *a;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(base = event_base_new());
+	assert_non_null(a = kv_async_new(base, NULL, NULL, NULL));
+	assert_int_equal(kv_async_connect(a, fake_endpoint(f)), KV_OK);
+	assert_int_equal(kv_async_compact(a, compact_cb, &s), KV_OK);
+	assert_int_equal(kv_async_put(a, "k", 1, "v", 1, compact_cb, &s),
+	    KV_OK);
+	assert_int_equal(kv_async_compact(a, compact_cb, &s), KV_OK);
+	assert_int_equal(kv_async_pending(a), 3);
+	assert_int_not_equal(event_base_dispatch(base), -1);
+	assert_int_equal(s.calls, 3);
+	assert_int_equal(s.status[0], KV_OK);
+	assert_int_equal(s.pending[0], 0);	/* the stand-in held no key */
+	assert_int_equal(s.status[1], KV_OK);
+	assert_int_equal(s.pending[1], 0);	/* a put's answer */
+	assert_int_equal(s.status[2], KV_OK);
+	assert_int_equal(s.pending[2], 1);
+	assert_int_equal(kv_reply_compact_pending(NULL), 0);
+	assert_int_equal(kv_async_compact(NULL, NULL, NULL), KV_ERR_ARG);
+	event_base_free(base);
+	fake_stop(f);
+}
+
 int
 main(void)
 {
@@ -216,6 +269,7 @@ main(void)
 		cmocka_unit_test(free_inside_callback),
 		cmocka_unit_test(free_with_pending),
 		cmocka_unit_test(hangup),
+		cmocka_unit_test(compact),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

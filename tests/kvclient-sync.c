@@ -133,6 +133,25 @@ stats(void **state)
 }
 
 static void
+compact(void **state)
+{
+	struct fake_conn *x = *state;
+	int pending = -1;
+
+	assert_int_equal(kv_compact(NULL, &pending), KV_ERR_ARG);
+	assert_int_equal(pending, 0);
+	/* The stand-in says pending once it holds a key. */
+	pending = -1;
+	assert_int_equal(kv_compact(x->c, &pending), KV_OK);
+	assert_int_equal(pending, 0);
+	assert_int_equal(kv_put(x->c, "a", 1, "1", 1, NULL), KV_OK);
+	assert_int_equal(kv_compact(x->c, &pending), KV_OK);
+	assert_int_equal(pending, 1);
+	assert_int_equal(kv_compact(x->c, NULL), KV_OK);
+	assert_string_equal(kv_errmsg(x->c), "");
+}
+
+static void
 not_connected(void **state)
 {
 	kv_conn *c = kv_conn_new(NULL);
@@ -145,6 +164,7 @@ not_connected(void **state)
 	assert_string_equal(kv_errmsg(c), "not connected");
 	assert_int_equal(kv_get(c, "k", 1, &v, &vl, NULL), KV_ERR_CLOSED);
 	assert_int_equal(kv_pipe_ping(c), KV_ERR_CLOSED);
+	assert_int_equal(kv_compact(c, NULL), KV_ERR_CLOSED);
 	kv_close(c);
 	kv_close(NULL);
 	kv_conn_free(c);
@@ -241,6 +261,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(large_value, fake_setup,
 		    fake_teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, fake_setup,
+		    fake_teardown),
+		cmocka_unit_test_setup_teardown(compact, fake_setup,
 		    fake_teardown),
 		cmocka_unit_test_setup_teardown(stats, fake_setup,
 		    fake_teardown),

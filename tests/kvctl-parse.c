@@ -1,8 +1,9 @@
 /*
  * kvctl-parse.c: kvctl's command line: environment defaults and their
  * overrides, options before and after the command, "--", per-command
- * options, operand counts, timeouts, counts, and the prompt's word
- * splitting.  Every mistake is a one-line message naming the culprit.
+ * options (scan's, compact's --wait), operand counts, timeouts, counts,
+ * and the prompt's word splitting.  Every mistake is a one-line message
+ * naming the culprit.
  */
 #include "config.h"
 
@@ -175,6 +176,27 @@ scan_options(void **state)
 }
 
 static void
+compact_options(void **state)
+{
+	struct cmdline cl;
+
+	(void)state;
+	PARSE_OK(&cl, "compact");
+	assert_int_equal(cl.cmd, CMD_COMPACT);
+	assert_false(cl.wait);
+	PARSE_OK(&cl, "--wait", "compact", "-t", "0");
+	assert_int_equal(cl.cmd, CMD_COMPACT);
+	assert_true(cl.wait);
+	assert_int_equal(cl.timeout_ms, 0);
+
+	PARSE_ERR("compact: usage: compact [--wait]", "compact", "now");
+	PARSE_ERR("stats: --wait is not an option", "stats", "--wait");
+	PARSE_ERR("compact: --json is not an option", "compact", "--json");
+	PARSE_ERR("--wait takes no value", "compact", "--wait=5");
+	PARSE_ERR("--wait needs a command", "--wait");
+}
+
+static void
 environment(void **state)
 {
 	struct cmdline cl;
@@ -282,6 +304,7 @@ main(void)
 		cmocka_unit_test(options),
 		cmocka_unit_test(double_dash),
 		cmocka_unit_test(scan_options),
+		cmocka_unit_test(compact_options),
 		cmocka_unit_test(environment),
 		cmocka_unit_test(timeouts),
 		cmocka_unit_test(split),

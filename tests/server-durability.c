@@ -3,8 +3,9 @@
  * it is durable: a get on another connection that finds the write is
  * answered only once the write's own reply can go.  When fdatasync fails
  * (a dying disk, EIO), the write it should have covered is answered
- * UNAVAILABLE with the reason, never OK; later writes are refused; reads of
- * durable data keep working; nothing waits forever; stats says readonly.
+ * UNAVAILABLE with the reason, never OK; later writes and compactions are
+ * refused; reads of durable data keep working; nothing waits forever;
+ * stats says readonly.
  * The same holds for gets that kvd looks up together, as a run.  Slow and
  * failing syncs come from tests/fault-fsync.c, preloaded into kvd.
  */
@@ -136,9 +137,19 @@ fsync_failure_refuses_writes_keeps_reads(void **state)
 	assert_true(r->message[0] != '\0');
 	kv__response__free_unpacked(r, NULL);
 
+	/* Compaction writes files too: refused the same way. */
+	assert_int_equal(wire_compact(w, 8), 0);
+	assert_non_null(r = wire_call(w));
+	assert_int_equal(r->id, 8);
+	assert_int_equal(r->status, KV__STATUS__UNAVAILABLE);
+	assert_non_null(strstr(r->message, "writes refused"));
+	kv__response__free_unpacked(r, NULL);
+
 	assert_int_equal(wire_stats(w, 6), 0);
 	assert_non_null(r = wire_call(w));
 	assert_int_equal(wire_stat(r, "readonly", &ro), 0);
+	assert_int_equal(ro, 1);
+	assert_int_equal(wire_stat(r, "errors_compact", &ro), 0);
 	assert_int_equal(ro, 1);
 	kv__response__free_unpacked(r, NULL);
 	wire_free(w);

@@ -325,6 +325,18 @@ wire_stats(struct wire *w, uint64_t id)
 }
 
 int
+wire_compact(struct wire *w, uint64_t id)
+{
+	Kv__Request req = KV__REQUEST__INIT;
+	Kv__CompactRequest c = KV__COMPACT_REQUEST__INIT;
+
+	req.id = id;
+	req.op_case = KV__REQUEST__OP_COMPACT;
+	req.compact = &c;
+	return (wire_queue(w, &req));
+}
+
+int
 wire_iter(struct wire *w, uint64_t id, const void *prefix, size_t plen,
     const void *start, size_t slen, int start_exclusive, uint32_t limit)
 {

@@ -86,6 +86,7 @@ int wire_get(struct wire *w, uint64_t id, const void *key, size_t klen);
 int wire_delete(struct wire *w, uint64_t id, const void *key, size_t klen);
 int wire_ping(struct wire *w, uint64_t id, const void *payload, size_t len);
 int wire_stats(struct wire *w, uint64_t id);
+int wire_compact(struct wire *w, uint64_t id);
 int wire_iter(struct wire *w, uint64_t id, const void *prefix, size_t plen,
     const void *start, size_t slen, int start_exclusive, uint32_t limit);
 
