@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "daemon/compact.h"
 #include "daemon/engine-int.h"
 #include "daemon/fileio.h"
+#include "daemon/mapguard.h"
 #include "daemon/record.h"
 #include "daemon/recover.h"
 #include "daemon/segment.h"
@@ -546,6 +548,7 @@ read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
     const uint8_t *key, size_t klen, uint8_t *buf, const uint8_t **rec)
 {
 	struct record_header h;
+	struct mapguard g;
 	const uint8_t *p;
 	const char *why = NULL;
 	uint64_t rs = record_size(klen, loc->vlen);
@@ -566,6 +569,18 @@ read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
 			return (ENGINE_EIO);
 		}
 	}
+	/* The first touch of a mapped record is where a lost page faults. */
+	if (p != buf) {
+		mapguard_arm(&g);
+		if (sigsetjmp(g.env, 0) != 0) {
+			mapguard_disarm(&g);
+			engine_log(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu32
+			    ": record cannot be read (the file is shorter than "
+			    "the index says, or the disk failed to read it); "
+			    "value not served", s->name, loc->off);
+			return (ENGINE_EIO);
+		}
+	}
 	if (record_header_decode(p, &h, &why) != 0)
 		;
 	else if (h.type != RECORD_PUT || h.klen != klen || h.vlen != loc->vlen ||
@@ -573,6 +588,8 @@ read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
 		why = "record is not the one the index expects";
 	else if (!record_verify(p, (size_t)rs))
 		why = "record checksum mismatch";
+	if (p != buf)
+		mapguard_disarm(&g);
 	if (why != NULL) {
 		engine_log(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu32 ": %s; "
 		    "value not served (run kvd --check)", s->name, loc->off,

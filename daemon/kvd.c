@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "engine.h"
 #include "log.h"
+#include "mapguard.h"
 #include "metrics.h"
 #include "options.h"
 #include "proc.h"
@@ -372,6 +373,11 @@ main(int argc, char *argv[])
 	k.wake_fd = -1;
 	/* A client that goes away mid-reply must cost an EPIPE, not the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Nor a segment page the disk cannot read back: the read fails alone. */
+	if (mapguard_install() != 0) {
+		fprintf(stderr, "kvd: SIGBUS handler: %s\n", strerror(errno));
+		return (KVD_EXIT_RUNTIME);
+	}
 
 	if (options_parse(&k.opts, argc, argv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvd: %s\n", err);

@@ -73,6 +73,7 @@ struct segment {
 	int		 active;	/* the segment being appended to */
 	int		 has_hint;
 	int		 busy;		/* a background job reads it */
+	int		 unreadable;	/* compaction found damage: not tried again until the next open */
 	int		 preallocated;
 	int		 dirsynced;	/* its directory entry is durable */
 

@@ -1,0 +1,252 @@
+/*
+ * engine-mapfault.c: a segment cut short behind a running engine's back
+ * (or a page the disk can no longer read) costs the reads of the records
+ * it held, not the process.  With the SIGBUS handler kvd installs, get,
+ * get_many and iter answer ENGINE_EIO for a record on a lost page and
+ * serve every other one; compaction and hint writing give up on that
+ * segment with a message; the engine goes on taking writes.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/engine.h"
+#include "daemon/mapguard.h"
+#include "tests/engine-util.h"
+
+#define NKEYS	1200
+#define VLEN	200
+#define PAGE	4096
+
+static void
+kv(int i, char *k, char *v)
+{
+	snprintf(k, 16, "key%05d", i);
+	memset(v, 'a' + i % 26, VLEN);
+	memcpy(v, k, 8);
+}
+
+/* The lowest-numbered segment file: the oldest, sealed one. */
+static void
+oldest_seg(const struct tenv *t, char *name, size_t len)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n;
+
+	name[0] = '\0';
+	assert_non_null(d = opendir(t->dir));
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".seg") != 0)
+			continue;
+		if (name[0] == '\0' || strcmp(de->d_name, name) < 0)
+			snprintf(name, len, "%s", de->d_name);
+	}
+	closedir(d);
+	assert_true(name[0] != '\0');
+}
+
+/* Fill segments of 64 KiB, then cut the oldest one to its first page. */
+static void
+build_and_cut(struct tenv *t)
+{
+	char k[16], v[VLEN], name[64];
+	int i;
+
+	t->cfg.segment_size = 64 * 1024;
+	t->cfg.compact_ratio = 1.0;	/* compaction only when asked */
+	assert_int_equal(tenv_open(t), 0);
+	for (i = 0; i < NKEYS; i++) {
+		kv(i, k, v);
+		assert_int_equal(engine_put(t->e, k, strlen(k), v, VLEN, NULL),
+		    0);
+	}
+	engine_flush(t->e);
+	engine_sync(t->e);
+	tenv_wait_idle(t);
+	oldest_seg(t, name, sizeof(name));
+	assert_true(tenv_file_size(t, name) > 4 * PAGE);
+	tenv_truncate(t, name, PAGE);
+}
+
+/* Every key reads back whole or fails with EIO; returns how many failed. */
+static int
+read_all(struct tenv *t)
+{
+	char k[16], v[VLEN];
+	const void *val;
+	size_t vlen;
+	uint64_t seq;
+	int i, r, lost = 0, last_lost = -1;
+
+	for (i = 0; i < NKEYS; i++) {
+		kv(i, k, v);
+		r = engine_get_ref(t->e, k, strlen(k), &val, &vlen, &seq);
+		if (r == ENGINE_EIO) {
+			lost++;
+			last_lost = i;
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_int_equal(vlen, VLEN);
+		assert_memory_equal(val, v, VLEN);
+	}
+	/* Keys were written in order: only the oldest segment's are lost. */
+	assert_true(last_lost < NKEYS / 2);
+	return (lost);
+}
+
+static void
+test_get_fails_alone(void **state)
+{
+	struct tenv t;
+	int lost;
+
+	(void)state;
+	/* After cmocka's own handlers, as kvd's main installs it. */
+	assert_int_equal(mapguard_install(), 0);
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build_and_cut(&t);
+	lost = read_all(&t);
+	assert_true(lost > 0);
+	assert_true(tenv_log_has(&t, "record cannot be read"));
+	/* Again: a lost page stays lost, and the handler stays armed. */
+	assert_int_equal(read_all(&t), lost);
+	/* The engine still takes writes and serves them. */
+	tenv_put(&t, "after", "cut");
+	assert_int_equal(tenv_get_eq(&t, "after", "cut"), 0);
+	tenv_done(&t);
+}
+
+static int
+count_cb(void *arg, const struct engine_entry *ent)
+{
+	(void)ent;
+	(*(int *)arg)++;
+	return (0);
+}
+
+static void
+test_get_many_and_iter(void **state)
+{
+	struct tenv t;
+	struct engine_read rd[3];
+	char k0[16], k1[16], v[VLEN];
+	uint64_t seq;
+	int more, n = 0;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(mapguard_install(), 0);
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build_and_cut(&t);
+	/* Key 0 sits in the first page; the oldest segment's last key does not. */
+	kv(0, k0, v);
+	for (i = 1; i < NKEYS; i++) {
+		const void *val;
+		size_t vlen;
+
+		kv((int)i, k1, v);
+		if (engine_get_ref(t.e, k1, strlen(k1), &val, &vlen,
+		    &seq) == ENGINE_EIO)
+			break;
+	}
+	assert_true(i < NKEYS);
+	memset(rd, 0, sizeof(rd));
+	rd[0].key = k0;
+	rd[0].klen = strlen(k0);
+	rd[1].key = k1;
+	rd[1].klen = strlen(k1);
+	rd[2].key = "absent";
+	rd[2].klen = 6;
+	assert_int_equal(engine_get_many(t.e, rd, 3), 0);
+	assert_int_equal(rd[0].rc, 0);
+	assert_int_equal(rd[1].rc, ENGINE_EIO);
+	assert_int_equal(rd[2].rc, ENGINE_ENOTFOUND);
+
+	/* Values: the scan stops at the lost record; keys alone need no record. */
+	assert_int_equal(engine_iter(t.e, NULL, 0, 0, NULL, 0, NULL, 0, 0, 0,
+	    count_cb, &n, &more, &seq), ENGINE_EIO);
+	n = 0;
+	assert_int_equal(engine_iter(t.e, NULL, 0, 0, NULL, 0, NULL, 0, 0, 1,
+	    count_cb, &n, &more, &seq), 0);
+	assert_int_equal(n, NKEYS);
+	tenv_done(&t);
+}
+
+static void
+test_compaction_gives_up(void **state)
+{
+	struct tenv t;
+	struct engine_stats st;
+	char k[16], v[VLEN];
+	uint64_t failures;
+	int i;
+
+	(void)state;
+	assert_int_equal(mapguard_install(), 0);
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build_and_cut(&t);
+	/* Dead records in every sealed segment, so that all are compacted. */
+	for (i = 0; i < NKEYS; i += 2) {
+		kv(i, k, v);
+		assert_int_equal(engine_delete(t.e, k, strlen(k), NULL), 0);
+	}
+	engine_flush(t.e);
+	engine_sync(t.e);
+	tenv_wait_idle(&t);
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_true(st.compact_failures >= 1);
+	assert_int_equal(st.compact_pending, 0);
+	assert_true(tenv_log_has(&t, "cannot be read"));
+	/* The segment is left alone from now on: no failing again and again. */
+	failures = st.compact_failures;
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_failures, failures);
+	assert_int_equal(st.compact_pending, 0);
+	/* Deleted keys stay deleted; the rest reads as before the request. */
+	for (i = 0; i < NKEYS; i++) {
+		const void *val;
+		size_t vlen;
+		uint64_t seq;
+		int r;
+
+		kv(i, k, v);
+		r = engine_get_ref(t.e, k, strlen(k), &val, &vlen, &seq);
+		if (i % 2 == 0)
+			assert_int_equal(r, ENGINE_ENOTFOUND);
+		else if (r != ENGINE_EIO) {
+			assert_int_equal(r, 0);
+			assert_memory_equal(val, v, VLEN);
+		}
+	}
+	tenv_put(&t, "after", "cut");
+	assert_int_equal(tenv_get_eq(&t, "after", "cut"), 0);
+	tenv_done(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_fails_alone),
+		cmocka_unit_test(test_get_many_and_iter),
+		cmocka_unit_test(test_compaction_gives_up),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
