@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 #include "daemon/engine-int.h"
 #include "daemon/fileio.h"
 #include "daemon/hint.h"
-#include "daemon/mapguard.h"
 #include "daemon/record.h"
 #include "daemon/scan.h"
 #include "daemon/segment.h"
@@ -113,40 +111,6 @@ stopping(struct compactor *c)
 	return (s);
 }
 
-/*
- * scan_segment() of a sealed segment's mapping, then scan_newest() when
- * newest is set, with a page the kernel cannot supply (the file was cut
- * short behind the engine, or the disk failed) reported instead of killing
- * the process.  Returns 0, -1 when memory is short (reported), or 1 after
- * such a fault (reported; sc is empty).
- */
-static int
-scan_mapped(struct engine *e, const struct segment *s, int newest,
-    struct scan *sc)
-{
-	struct mapguard g;
-	int r;
-
-	memset(sc, 0, sizeof(*sc));
-	mapguard_arm(&g);
-	if (sigsetjmp(g.env, 0) != 0) {
-		mapguard_disarm(&g);
-		scan_free(sc);
-		report(e, ENGINE_LOG_ERROR, "%s: cannot be read (the file is "
-		    "shorter than it was, or the disk failed to read it); "
-		    "run kvd --check", s->name);
-		return (1);
-	}
-	r = scan_segment(s->map, s->end, s->hdr_len, 1, sc);
-	if (r == 0 && newest)
-		r = scan_newest(sc);
-	mapguard_disarm(&g);
-	if (r != 0)
-		report(e, ENGINE_LOG_WARN, "%s: out of memory reading it",
-		    s->name);
-	return (r);
-}
-
 /* ---- hint files ---- */
 
 static int
@@ -157,8 +121,12 @@ run_hint(struct engine *e, struct cjob *j)
 	char err[256];
 	int r = -1;
 
-	if (scan_mapped(e, s, 1, &sc) != 0)
+	if (scan_segment(s->map, s->end, s->hdr_len, 1, &sc) != 0 ||
+	    scan_newest(&sc) != 0) {
+		report(e, ENGINE_LOG_WARN, "%s: out of memory writing its hint",
+		    s->name);
 		goto out;
+	}
 	if (sc.tail != SCAN_CLEAN) {
 		report(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu64 ": %s; no "
 		    "hint written (run kvd --check)", s->name, sc.end,
@@ -265,10 +233,8 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 	 * The scan touches every byte first, so it is where a lost page
 	 * shows.  The lookups and copies below read pages it just read.
 	 */
-	if ((r = scan_mapped(e, in, 0, &sc)) != 0) {
-		if (r > 0)
-			j->unreadable = in;
-		r = -1;
+	if (scan_segment(in->map, in->end, in->hdr_len, 1, &sc) != 0) {
+		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 		goto out;
 	}
 	if (sc.tail != SCAN_CLEAN) {

@@ -271,6 +271,11 @@ check_records(struct dirscan *d, struct seg *s)
 		switch (sc.tail) {
 		case SCAN_CLEAN:
 			return;
+		case SCAN_UNREADABLE:
+			say(d, 1, "%s: offset %" PRIu64 ": %s", s->name, sc.end,
+			    sc.why);
+			s->bad = 1;
+			return;
 		case SCAN_ZERO:
 			if (s->last)
 				return;		/* preallocated space */

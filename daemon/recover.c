@@ -267,6 +267,11 @@ scan_sealed(struct cand *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory scanning", c->seg->name);
 		return (ENGINE_ENOMEM);
 	}
+	if (c->scan.tail == SCAN_UNREADABLE) {
+		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s; run kvd "
+		    "--check", c->seg->name, c->scan.end, c->scan.why);
+		return (ENGINE_EIO);
+	}
 	if (c->scan.tail != SCAN_CLEAN) {
 		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s in a sealed "
 		    "segment; run kvd --check, then kvd --repair",
@@ -429,6 +434,11 @@ replay_last(struct engine *e, struct dirlist *dl, struct cand *c, char *err,
 	if (scan_segment(seg->map, c->size, seg->hdr_len, 1, s) != 0) {
 		snprintf(err, errlen, "%s: out of memory scanning", seg->name);
 		return (ENGINE_ENOMEM);
+	}
+	if (s->tail == SCAN_UNREADABLE) {
+		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s; run kvd "
+		    "--check", seg->name, s->end, s->why);
+		return (ENGINE_EIO);
 	}
 	if (s->tail == SCAN_DAMAGED) {
 		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s, but valid "

@@ -3,8 +3,10 @@
  */
 #include "config.h"
 
+#include <setjmp.h>
 #include <string.h>
 
+#include "daemon/mapguard.h"
 #include "daemon/record.h"
 #include "daemon/scan.h"
 
@@ -34,8 +36,8 @@ scan_push(struct scan *s, const struct hint_entry *e)
 	return (0);
 }
 
-int
-scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
+static int
+scan_walk(const uint8_t *map, uint64_t size, uint64_t start, int collect,
     struct scan *s)
 {
 	struct record_header h;
@@ -86,6 +88,30 @@ scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
 	s->end = off;
 	s->tail = SCAN_CLEAN;
 	return (0);
+}
+
+int
+scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
+    struct scan *s)
+{
+	struct mapguard g;
+	uintptr_t at;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	mapguard_arm(&g);
+	if (sigsetjmp(g.env, 0) != 0) {
+		mapguard_disarm(&g);
+		at = (uintptr_t)g.addr - (uintptr_t)map;
+		s->end = at < size ? at : size;
+		s->tail = SCAN_UNREADABLE;
+		s->why = "page cannot be read (the file was cut short under "
+		    "kvd, or the disk failed to read it)";
+		return (0);
+	}
+	r = scan_walk(map, size, start, collect, s);
+	mapguard_disarm(&g);
+	return (r);
 }
 
 static int

@@ -21,6 +21,7 @@ enum scan_tail {
 	SCAN_ZERO,	/* only zero bytes follow the last record */
 	SCAN_TORN,	/* a bad record, and nothing valid after it */
 	SCAN_DAMAGED,	/* a bad record, and valid records after it */
+	SCAN_UNREADABLE, /* a page the kernel cannot supply, at end */
 };
 
 struct scan {
@@ -39,8 +40,12 @@ struct scan {
 /*
  * scan_segment(map, size, start, collect, s):
  * Walk the records of map[start, size).  With collect set, s->ents lists
- * every valid record before the first bad one (keys point into map).
- * Returns 0, or -1 when memory is short.
+ * every valid record before the first bad one (keys point into map).  A
+ * page of the mapping the kernel cannot supply (the file was cut short
+ * under the mapping, or the disk failed to read it) ends the walk with
+ * SCAN_UNREADABLE and end at the byte that faulted, when the program
+ * installed mapguard's handler (see mapguard.h).  Returns 0, or -1 when
+ * memory is short.
  */
 int scan_segment(const uint8_t *map, uint64_t size, uint64_t start,
     int collect, struct scan *s);

@@ -125,6 +125,10 @@ test_get_fails_alone(void **state)
 	/* The engine still takes writes and serves them. */
 	tenv_put(&t, "after", "cut");
 	assert_int_equal(tenv_get_eq(&t, "after", "cut"), 0);
+	/* Opening again refuses the cut segment by name (kvd --check, --repair). */
+	tenv_close(&t);
+	assert_int_not_equal(tenv_open(&t), 0);
+	assert_non_null(strstr(t.err, "0000000000000001.seg"));
 	tenv_done(&t);
 }
 
