@@ -53,9 +53,17 @@
  * Only the owner appends, and only to the tail chunk: it publishes each
  * record by storing len (then last_seq) atomically, so an append takes no
  * lock.  The sync thread reads last_seq before len, so the bytes it writes
- * always cover the newest seq it saw.  The tail chunk is never freed; the
- * list itself changes under the mutex.
+ * always cover the newest seq it saw; but they may also cover a record
+ * whose last_seq it did not see yet.  Such a record is written but not
+ * counted, so the thread also looks for work in a chunk whose last_seq is
+ * ahead of written_seq, not only in unwritten bytes.  The tail chunk is
+ * never freed; the list itself changes under the mutex.
  */
+#ifndef SYNCER_TEST_SNAPSHOT
+/* tests/syncer-wakeup.c stops the thread here to commit in between. */
+#define SYNCER_TEST_SNAPSHOT(s, c, last)	((void)0)
+#endif
+
 struct chunk {
 	struct chunk	*next;
 	struct segment	*seg;
@@ -255,7 +263,8 @@ has_work(const struct syncer *s)
 
 	for (c = s->head; c != NULL; c = c->next)
 		if (c->done < atomic_load(&c->len) ||
-		    (atomic_load(&c->seal) && !c->sealdone))
+		    (atomic_load(&c->seal) && !c->sealdone) ||
+		    atomic_load(&c->last_seq) > atomic_load(&s->written_seq))
 			return (1);
 	return (s->sync_target > atomic_load(&s->synced_seq) &&
 	    atomic_load(&s->written_seq) > atomic_load(&s->synced_seq));
@@ -369,7 +378,7 @@ syncer_main(void *arg)
 	struct job jobs[MAX_JOBS];
 	struct chunk *c;
 	size_t njobs, i, wrote;
-	uint64_t target, before, gather_group = 0;
+	uint64_t target, before, wbefore, gather_group = 0;
 	int advanced, sealed;
 
 	advanced = 0;
@@ -393,7 +402,7 @@ syncer_main(void *arg)
 		}
 		/*
 		 * idle is set before looking for work and the owner stores a
-		 * chunk's len before reading idle (both sequentially
+		 * chunk's last_seq before reading idle (both sequentially
 		 * consistent), so an append is either seen here or signalled.
 		 */
 		atomic_store(&s->idle, 1);
@@ -426,11 +435,16 @@ syncer_main(void *arg)
 			int seal = atomic_load(&c->seal) && !c->sealdone;
 			uint64_t last = atomic_load_explicit(&c->last_seq,
 			    memory_order_acquire);
-			size_t len = atomic_load_explicit(&c->len,
-			    memory_order_acquire);
+			size_t len;
 
-			if (c->done == len && !seal)
+			SYNCER_TEST_SNAPSHOT(s, c, last);
+			len = atomic_load_explicit(&c->len, memory_order_acquire);
+			if (c->done == len && !seal) {
+				/* Written by an earlier pass, counted only now. */
+				if (last > target)
+					target = last;
 				continue;
+			}
 			jobs[njobs].c = c;
 			jobs[njobs].from = c->done;
 			jobs[njobs].to = len;
@@ -446,6 +460,7 @@ syncer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		before = atomic_load(&s->synced_seq);
+		wbefore = atomic_load(&s->written_seq);
 		sealed = 0;
 		wrote = 0;
 		for (i = 0; i < njobs; i++) {
@@ -488,8 +503,10 @@ syncer_main(void *arg)
 		free_done_chunks(s);
 		s->busy = 0;
 		pthread_cond_broadcast(&s->progress);
+		/* Under never and everysec written_seq alone is durability. */
 		advanced = wrote > 0 || sealed ||
-		    atomic_load(&s->synced_seq) != before;
+		    atomic_load(&s->synced_seq) != before ||
+		    atomic_load(&s->written_seq) != wbefore;
 		if (advanced && s->cfg.notify != NULL) {
 			pthread_mutex_unlock(&s->mu);
 			s->cfg.notify(s->cfg.notify_arg);
@@ -617,9 +634,10 @@ syncer_commit(struct syncer *s, uint64_t seq)
 {
 	struct chunk *c = s->resv;
 
-	atomic_store(&c->len, atomic_load_explicit(&c->len,
-	    memory_order_relaxed) + s->resv_len);
-	atomic_store_explicit(&c->last_seq, seq, memory_order_release);
+	atomic_store_explicit(&c->len, atomic_load_explicit(&c->len,
+	    memory_order_relaxed) + s->resv_len, memory_order_release);
+	/* Sequentially consistent: the thread's idle flag is read next. */
+	atomic_store(&c->last_seq, seq);
 	atomic_fetch_add_explicit(&s->pending, s->resv_len,
 	    memory_order_relaxed);
 	atomic_store_explicit(&s->appended, seq, memory_order_relaxed);
