@@ -46,7 +46,7 @@
  * never freed; the list itself changes under the mutex.
  */
 #ifndef SYNCER_TEST_SNAPSHOT
-/* tests/syncer-wakeup.c stops the thread here to commit in between. */
+/* tests/syncer-commit-race.c stops the thread here to commit in between. */
 #define SYNCER_TEST_SNAPSHOT(s, c, last)	((void)0)
 #endif
 
