@@ -14,17 +14,17 @@
  * so a per-thread pointer is the only way for it to find the reader.
  * Like errno, this is state of the thread, not of any engine.
  */
-static _Thread_local struct mapguard *volatile current;
+_Thread_local struct mapguard *mapguard_top;
 
 static void
 on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	struct mapguard *g = current;
+	struct mapguard *g = mapguard_top;
 
 	(void)uc;
 	if (g != NULL) {
 		g->addr = si->si_addr;
-		current = g->outer;
+		mapguard_top = g->outer;
 		siglongjmp(g->env, 1);
 	}
 	/*
@@ -50,19 +50,4 @@ mapguard_install(void)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	return (sigaction(SIGBUS, &sa, NULL));
-}
-
-void
-mapguard_arm(struct mapguard *g)
-{
-	g->addr = NULL;
-	g->outer = current;
-	current = g;
-}
-
-void
-mapguard_disarm(struct mapguard *g)
-{
-	if (current == g)
-		current = g->outer;
 }
