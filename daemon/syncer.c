@@ -413,7 +413,7 @@ syncer_main(void *arg)
 			    atomic_load(&s->synced_seq)) {
 				struct timespec dl;
 
-				clock_gettime(CLOCK_REALTIME, &dl);
+				clock_gettime(CLOCK_MONOTONIC, &dl);
 				dl.tv_sec += 1;
 				s->timed = 1;
 				pthread_cond_timedwait(&s->work, &s->mu, &dl);
@@ -523,6 +523,7 @@ struct syncer *
 syncer_start(const struct syncer_config *cfg, uint64_t last_seq)
 {
 	struct syncer *s;
+	pthread_condattr_t ca;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
@@ -536,8 +537,18 @@ syncer_start(const struct syncer_config *cfg, uint64_t last_seq)
 	clock_gettime(CLOCK_MONOTONIC, &s->last_sync);
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
 		goto err0;
-	if (pthread_cond_init(&s->work, NULL) != 0)
+	/*
+	 * The everysec wait has a deadline: on the monotonic clock, so that
+	 * setting the wall clock back does not hold off the next sync.
+	 */
+	if (pthread_condattr_init(&ca) != 0)
 		goto err1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->work, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		goto err1;
+	}
+	pthread_condattr_destroy(&ca);
 	if (pthread_cond_init(&s->progress, NULL) != 0)
 		goto err2;
 	if (pthread_create(&s->thr, NULL, syncer_main, s) != 0)
