@@ -28,10 +28,12 @@ on_sigbus(int sig, siginfo_t *si, void *uc)
 		siglongjmp(g->env, 1);
 	}
 	/*
-	 * Not a guarded read: die as the default action would.  Returning
-	 * runs the faulting access again, now under the default action.
+	 * Not a guarded read (or a SIGBUS sent with kill): die as the
+	 * default action would, now, rather than only when the access runs
+	 * again.
 	 */
 	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 int
