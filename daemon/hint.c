@@ -127,7 +127,7 @@ hint_validate(const uint8_t *buf, size_t len, const struct segment *seg,
 {
 	size_t pos, end;
 	uint64_t n = 0;
-	struct hint_entry e, prev = { NULL, 0, 0, 0, 0, 0 };
+	struct hint_entry e, prev = { NULL, 0, 0, 0, 0, 0, 0 };
 	const uint8_t *t;
 
 	if (len < HINT_HEADER_SIZE + HINT_TRAILER_SIZE) {

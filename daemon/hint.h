@@ -32,6 +32,7 @@ struct hint_entry {
 	uint32_t	 vlen;
 	uint8_t		 type;		/* RECORD_PUT or RECORD_DELETE */
 	uint64_t	 seq;
+	uint64_t	 sortkey;	/* scan_newest's use only */
 };
 
 /* What a hint file says about its segment as a whole. */
