@@ -244,6 +244,18 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 		    sc.why != NULL ? sc.why : "zero bytes where records should be");
 		goto out;
 	}
+	/*
+	 * Only each key's newest record in the input can be live: an older
+	 * one was replaced by a record of this sealed, synced input, so it
+	 * is dropped without a lookup and adds nothing to *dep.  Under
+	 * overwrites that saves most lookups, and the rest go in key order,
+	 * each walking nearly the same path down the index as the one
+	 * before.  The output is in key order too.
+	 */
+	if (scan_newest(&sc) != 0) {
+		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
+		goto out;
+	}
 	for (b = 0; b < sc.n; b += LOOKUP_BATCH) {
 		if (stopping(c))
 			goto out;

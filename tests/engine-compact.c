@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -334,6 +335,98 @@ test_writes_during_compaction(void **state)
 	tenv_done(&t);
 }
 
+static void
+drop_hints(const struct tenv *t)
+{
+	DIR *d;
+	struct dirent *de;
+	uint64_t id;
+	char p[1024];
+
+	assert_non_null(d = opendir(t->dir));
+	while ((de = readdir(d)) != NULL)
+		if (segment_parse_name(de->d_name, &id) == SEGMENT_FILE_HINT)
+			assert_int_equal(unlink(tenv_path(t, de->d_name, p,
+			    sizeof(p))), 0);
+	closedir(d);
+}
+
+/*
+ * Few keys, each written many times inside one segment, some deleted and
+ * put again there: compaction keeps only each key's newest record of an
+ * input, which must be the live one, and must still drop a key whose
+ * newest record there is a tombstone.  The state holds after compaction,
+ * after a reopen from hints, and after a reopen that has to scan the
+ * outputs (their records are in key order, not in write order).
+ */
+static void
+test_overwrites_within_a_segment(void **state)
+{
+	struct tenv t;
+	struct engine_stats st;
+	char k[16], v[32];
+	void *val;
+	size_t vlen;
+	uint64_t seq;
+	int i, r, pass;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	t.cfg.segment_size = 8192;
+	t.cfg.compact_ratio = 1.0;	/* never automatic */
+	assert_int_equal(tenv_open(&t), 0);
+	for (r = 0; r < 120; r++)
+		for (i = 0; i < 12; i++) {
+			/* Backwards, so that file order is not key order. */
+			snprintf(k, sizeof(k), "key%02d", 11 - i);
+			snprintf(v, sizeof(v), "v%d.%d", 11 - i, r);
+			if ((11 - i) % 4 == 0 && r % 2 == 1)
+				assert_int_equal(engine_delete(t.e, k,
+				    strlen(k), &seq), 0);
+			else
+				tenv_put(&t, k, v);
+		}
+	/* key00, key04 and key08 end deleted; the rest end at round 119. */
+	for (i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "pad%03d", i);
+		tenv_put(&t, k, "padding padding padding");
+	}
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_true(st.segments > 4);
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_true(st.compactions > 0);
+	assert_int_equal(st.compact_failures, 0);
+	for (pass = 0; pass < 3; pass++) {
+		if (pass == 1)
+			tenv_reopen(&t);
+		if (pass == 2) {
+			tenv_close(&t);
+			drop_hints(&t);
+			assert_int_equal(tenv_open(&t), 0);
+		}
+		for (i = 0; i < 12; i++) {
+			snprintf(k, sizeof(k), "key%02d", i);
+			snprintf(v, sizeof(v), "v%d.119", i);
+			if (i % 4 == 0)
+				assert_int_equal(engine_get(t.e, k, strlen(k),
+				    &val, &vlen, &seq), ENGINE_ENOTFOUND);
+			else
+				assert_int_equal(tenv_get_eq(&t, k, v), 0);
+		}
+		for (i = 0; i < 200; i++) {
+			snprintf(k, sizeof(k), "pad%03d", i);
+			assert_int_equal(tenv_get_eq(&t, k,
+			    "padding padding padding"), 0);
+		}
+	}
+	engine_stats(t.e, &st);
+	assert_int_equal(st.keys, 209);
+	tenv_done(&t);
+}
+
 int
 main(void)
 {
@@ -343,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_compaction_on_demand),
 		cmocka_unit_test(test_compaction_request_lifetime),
 		cmocka_unit_test(test_writes_during_compaction),
+		cmocka_unit_test(test_overwrites_within_a_segment),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
