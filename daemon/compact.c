@@ -662,6 +662,21 @@ queue(struct compactor *c, struct cjob *j)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/*
+ * Whether automatic compaction wants s now.  Such a segment gets no hint
+ * of its own: compaction is about to replace it with a file that has one,
+ * and under overwrites (where segments are sealed mostly dead) the hint
+ * was about half the work of the background thread.
+ */
+static int
+compaction_due(const struct engine *e, const struct segment *s)
+{
+	uint64_t dead = s->total - s->live;
+
+	return (e->ratio < 1.0 && s->total > 0 && !s->unreadable &&
+	    (double)dead - (double)s->tomb > e->ratio * (double)s->total);
+}
+
 /* Pick the inputs of the next compaction: NULL when none is due. */
 static struct cjob *
 pick_compaction(struct engine *e, struct compactor *c)
@@ -690,7 +705,7 @@ pick_compaction(struct engine *e, struct compactor *c)
 		dead = s->total - s->live;
 		/* Tombstones are not garbage until they can be dropped. */
 		worth = on_demand ? (s->id < c->request_below && dead > 0) :
-		    (double)dead - (double)s->tomb > e->ratio * (double)s->total;
+		    compaction_due(e, s);
 		if (!worth)
 			continue;
 		/* Keep each output about one segment long. */
@@ -747,7 +762,8 @@ compactor_schedule(struct engine *e)
 	}
 	for (i = 0; i < e->segs.n; i++) {
 		s = e->segs.v[i];
-		if (!is_sealed(e, s) || s->has_hint || s->busy)
+		if (!is_sealed(e, s) || s->has_hint || s->busy ||
+		    compaction_due(e, s))
 			continue;
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			return;
