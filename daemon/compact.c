@@ -683,7 +683,7 @@ pick_compaction(struct engine *e, struct compactor *c)
 {
 	struct cjob *j;
 	struct segment *s;
-	uint64_t budget = 0, oldest = UINT64_MAX;
+	uint64_t budget = 0, oldest = UINT64_MAX, reclaim = 0;
 	size_t i, n = 0;
 	int on_demand = c->request_below > 0;
 
@@ -712,8 +712,20 @@ pick_compaction(struct engine *e, struct compactor *c)
 		if (n > 0 && budget + s->live + s->tomb > e->segment_size)
 			break;
 		budget += s->live + s->tomb;
+		reclaim += dead - s->tomb;
 		j->in[n++] = s;
 	}
+	/*
+	 * Compaction outputs are small and, under overwrites, soon mostly dead
+	 * too; compacting each as soon as it passes the ratio rewrote the
+	 * same few live records (and paid for the file's syncs) dozens of
+	 * times a minute.  So an automatic run waits until it frees at least
+	 * half of what one full segment past the ratio would.  A single full
+	 * segment always qualifies; small ones are gathered into one run.
+	 */
+	if (n > 0 && !on_demand &&
+	    (double)reclaim < e->ratio * (double)e->segment_size / 2)
+		n = 0;
 	if (n == 0) {
 		free(j->in);
 		free(j->in_ids);
