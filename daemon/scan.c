@@ -122,7 +122,9 @@ scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
  * those tie.  Keys like "user:000123" share a long prefix, and the bytes
  * after it are what tells them apart.  On 500,000 records of 100,000
  * keys in kvbench's form this took scan_newest from 170-270 ms to 55 ms,
- * which the background hint writer spends for every sealed segment.
+ * and sorting on those bytes by radix first (below) to 40 ms: time the
+ * background thread spends on every sealed segment, for its hint or to
+ * compact it.
  */
 static size_t
 common_prefix(const struct hint_entry *v, size_t n)
@@ -237,6 +239,54 @@ sort_ents(struct hint_entry *v, size_t n, size_t skip)
 			swap(&v[j], &v[j - 1]);
 }
 
+/*
+ * Most of the order is in the sort keys, so sort on them first, a byte at
+ * a time from the most significant, in place (American flag sort: one
+ * pass counts, one moves each entry straight to its bucket).  Buckets
+ * too small to be worth another pass, and runs whose sort keys are all
+ * equal, go to sort_ents.
+ */
+#define RADIX_MIN	64
+
+static void
+radix_ents(struct hint_entry *v, size_t n, int byte, size_t skip)
+{
+	size_t count[256], next[256], end[256], i, at;
+	unsigned shift, b, d;
+
+	for (;;) {
+		if (n < RADIX_MIN || byte < 0) {
+			sort_ents(v, n, skip);
+			return;
+		}
+		shift = (unsigned)byte * 8;
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(v[i].sortkey >> shift) & 0xff]++;
+		if (count[(v[0].sortkey >> shift) & 0xff] < n)
+			break;
+		byte--;		/* every entry has this byte: on to the next */
+	}
+	for (b = 0, at = 0; b < 256; b++) {
+		next[b] = at;
+		at += count[b];
+		end[b] = at;
+	}
+	for (b = 0; b < 256; b++)
+		while (next[b] < end[b]) {
+			d = (unsigned)(v[next[b]].sortkey >> shift) & 0xff;
+			if (d == b)
+				next[b]++;
+			else
+				swap(&v[next[b]], &v[next[d]++]);
+		}
+	for (b = 0, at = 0; b < 256; b++) {
+		if (count[b] > 1)
+			radix_ents(v + at, count[b], byte - 1, skip);
+		at += count[b];
+	}
+}
+
 int
 scan_newest(struct scan *s)
 {
@@ -246,7 +296,7 @@ scan_newest(struct scan *s)
 		return (0);
 	skip = common_prefix(s->ents, s->n);
 	set_sortkeys(s->ents, s->n, skip);
-	sort_ents(s->ents, s->n, skip);
+	radix_ents(s->ents, s->n, 7, skip);
 	for (i = 1, j = 0; i < s->n; i++) {
 		if (same_key(&s->ents[i], &s->ents[j], skip))
 			continue;
