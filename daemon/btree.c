@@ -207,6 +207,21 @@ keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 			return (x < y ? -1 : 1);
 		}
 	}
+	/* Suffixes past a node's prefix are often this short. */
+	if (i + 4 <= n) {
+		uint32_t x4, y4;
+
+		memcpy(&x4, a + i, 4);
+		memcpy(&y4, b + i, 4);
+		if (x4 != y4) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			x4 = __builtin_bswap32(x4);
+			y4 = __builtin_bswap32(y4);
+#endif
+			return (x4 < y4 ? -1 : 1);
+		}
+		i += 4;
+	}
 	for (; i < n; i++)
 		if (a[i] != b[i])
 			return (a[i] < b[i] ? -1 : 1);

@@ -88,6 +88,10 @@ struct engine {
 	/* Scratch for records read out of the sync thread's chunks. */
 	uint8_t			*rbuf;
 	size_t			 rbuf_cap;
+
+	/* Read errors logged in the current second (owner only). */
+	int64_t			 rerr_sec;
+	unsigned		 rerr_logged;
 };
 
 /*

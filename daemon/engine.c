@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/btree.h"
@@ -538,49 +539,82 @@ in_map(const struct segment *s, const struct btree_loc *loc, uint64_t rs)
 }
 
 /*
- * Find the record loc points at (in s) and verify it completely: checksum,
- * and that it is the put of this key with this sequence number.  *rec
- * points at the record, in the segment's mapping or in buf, which holds
- * the record's size and is used only for a record not yet in the file.
+ * A client that keeps asking for a damaged record gets an error every
+ * time, and the operator needs to hear of it, but not once per request:
+ * READ_ERRORS_LOGGED a second, then one line saying the rest are not.
+ * Each is still counted in the stats (errors_get, errors_iter).
+ */
+#define READ_ERRORS_LOGGED	10
+
+static void read_error(struct engine *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+read_error(struct engine *e, const char *fmt, ...)
+{
+	struct timespec now;
+	char msg[LOGQ_LEN];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != e->rerr_sec) {
+		e->rerr_sec = now.tv_sec;
+		e->rerr_logged = 0;
+	}
+	if (e->rerr_logged > READ_ERRORS_LOGGED)
+		return;
+	if (e->rerr_logged++ == READ_ERRORS_LOGGED) {
+		engine_log(e, ENGINE_LOG_ERROR, "more than %d read errors "
+		    "this second; the rest are not logged", READ_ERRORS_LOGGED);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	engine_log(e, ENGINE_LOG_ERROR, "%s", msg);
+}
+
+/*
+ * Where the record loc points at (in s) is: in the segment's mapping, or
+ * copied into buf (which holds its size) when it is not in the file yet.
+ * Touches no mapped byte.
  */
 static int
-read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
-    const uint8_t *key, size_t klen, uint8_t *buf, const uint8_t **rec)
+record_locate(struct engine *e, struct segment *s, const struct btree_loc *loc,
+    uint64_t rs, uint8_t *buf, const uint8_t **rec)
 {
-	struct record_header h;
-	struct mapguard g;
-	const uint8_t *p;
-	const char *why = NULL;
-	uint64_t rs = record_size(klen, loc->vlen);
 	int r;
 
-	if (in_map(s, loc, rs))
-		p = s->map + loc->off;
+	if (in_map(s, loc, rs)) {
+		*rec = s->map + loc->off;
+		return (0);
+	}
+	r = syncer_read(e->syncer, s, loc->off, (size_t)rs, buf);
+	if (r == 1)
+		*rec = buf;
+	else if (r == 0 && loc->off + rs <= s->maplen)
+		*rec = s->map + loc->off;
 	else {
-		r = syncer_read(e->syncer, s, loc->off, (size_t)rs, buf);
-		if (r == 1)
-			p = buf;
-		else if (r == 0 && loc->off + rs <= s->maplen)
-			p = s->map + loc->off;
-		else {
-			engine_log(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu32
-			    ": record of %" PRIu64 " bytes is neither in the "
-			    "file nor in memory", s->name, loc->off, rs);
-			return (ENGINE_EIO);
-		}
+		read_error(e, "%s: offset %" PRIu32 ": record of %" PRIu64
+		    " bytes is neither in the file nor in memory", s->name,
+		    loc->off, rs);
+		return (ENGINE_EIO);
 	}
-	/* The first touch of a mapped record is where a lost page faults. */
-	if (p != buf) {
-		mapguard_arm(&g);
-		if (sigsetjmp(g.env, 0) != 0) {
-			mapguard_disarm(&g);
-			engine_log(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu32
-			    ": record cannot be read (the file is shorter than "
-			    "the index says, or the disk failed to read it); "
-			    "value not served", s->name, loc->off);
-			return (ENGINE_EIO);
-		}
-	}
+	return (0);
+}
+
+/*
+ * Verify the record at p completely: checksum, and that it is the put of
+ * this key with this sequence number.  The caller guards a mapped p.
+ */
+static inline __attribute__((always_inline)) int
+record_check(struct engine *e, const struct segment *s,
+    const struct btree_loc *loc, const uint8_t *key, size_t klen,
+    uint64_t rs, const uint8_t *p)
+{
+	struct record_header h;
+	const char *why = NULL;
+
 	if (record_header_decode(p, &h, &why) != 0)
 		;
 	else if (h.type != RECORD_PUT || h.klen != klen || h.vlen != loc->vlen ||
@@ -588,16 +622,56 @@ read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
 		why = "record is not the one the index expects";
 	else if (!record_verify(p, (size_t)rs))
 		why = "record checksum mismatch";
-	if (p != buf)
-		mapguard_disarm(&g);
 	if (why != NULL) {
-		engine_log(e, ENGINE_LOG_ERROR, "%s: offset %" PRIu32 ": %s; "
-		    "value not served (run kvd --check)", s->name, loc->off,
-		    why);
+		read_error(e, "%s: offset %" PRIu32 ": %s; value not served "
+		    "(run kvd --check)", s->name, loc->off, why);
 		return (ENGINE_ECORRUPT);
 	}
-	*rec = p;
 	return (0);
+}
+
+static int
+record_fault(struct engine *e, const struct segment *s,
+    const struct btree_loc *loc)
+{
+	read_error(e, "%s: offset %" PRIu32 ": record cannot be read (the "
+	    "file is shorter than the index says, or the disk failed to read "
+	    "it); value not served", s->name, loc->off);
+	return (ENGINE_EIO);
+}
+
+/*
+ * Find the record loc points at (in s) and verify it; *rec points at it,
+ * in the segment's mapping or in buf.  The first touch of a mapped record
+ * is where a lost page faults, so the check is guarded.
+ */
+static int
+read_record_in(struct engine *e, struct segment *s, const struct btree_loc *loc,
+    const uint8_t *key, size_t klen, uint8_t *buf, const uint8_t **rec)
+{
+	struct mapguard g;
+	const uint8_t *p;
+	uint64_t rs = record_size(klen, loc->vlen);
+	int r;
+
+	if (in_map(s, loc, rs))
+		p = s->map + loc->off;
+	else if ((r = record_locate(e, s, loc, rs, buf, &p)) != 0)
+		return (r);
+	if (p == buf)
+		r = record_check(e, s, loc, key, klen, rs, p);
+	else {
+		mapguard_arm(&g);
+		if (sigsetjmp(g.env, 0) != 0) {
+			mapguard_disarm(&g);
+			return (record_fault(e, s, loc));
+		}
+		r = record_check(e, s, loc, key, klen, rs, p);
+		mapguard_disarm(&g);
+	}
+	if (r == 0)
+		*rec = p;
+	return (r);
 }
 
 static struct segment *
@@ -606,7 +680,7 @@ record_segment(struct engine *e, const struct btree_loc *loc)
 	struct segment *s;
 
 	if ((s = segtab_find(&e->segs, loc->seg)) == NULL)
-		engine_log(e, ENGINE_LOG_ERROR, "index points at segment %"
+		read_error(e, "index points at segment %"
 		    PRIu32 ", which is not open", loc->seg);
 	return (s);
 }
@@ -673,11 +747,14 @@ _Static_assert(ENGINE_GET_MANY_MAX <= BTREE_BATCH,
 int
 engine_get_many(struct engine *e, struct engine_read *r, size_t n)
 {
-	const uint8_t *keys[ENGINE_GET_MANY_MAX] = { NULL }, *rec, *p;
+	const uint8_t *keys[ENGINE_GET_MANY_MAX] = { NULL }, *p;
+	const uint8_t *recs[ENGINE_GET_MANY_MAX];
 	size_t klens[ENGINE_GET_MANY_MAX] = { 0 }, i;
+	volatile size_t at;
+	struct mapguard g;
 	struct btree_loc locs[ENGINE_GET_MANY_MAX];
 	struct segment *segs[ENGINE_GET_MANY_MAX];
-	uint64_t bufoff[ENGINE_GET_MANY_MAX], need = 0, rs, j;
+	uint64_t bufoff[ENGINE_GET_MANY_MAX], rs[ENGINE_GET_MANY_MAX], need = 0, j;
 	int found[ENGINE_GET_MANY_MAX], rc;
 
 	/* The values share e->rbuf, so all of them are read in one round. */
@@ -698,18 +775,19 @@ engine_get_many(struct engine *e, struct engine_read *r, size_t n)
 	/* Ask for every record before reading any. */
 	for (i = 0; i < n; i++) {
 		segs[i] = NULL;
+		recs[i] = NULL;
 		bufoff[i] = 0;
 		if (klens[i] == 0 || !found[i] ||
 		    (segs[i] = record_segment(e, &locs[i])) == NULL)
 			continue;
-		rs = record_size(klens[i], locs[i].vlen);
-		if (in_map(segs[i], &locs[i], rs)) {
-			p = segs[i]->map + locs[i].off;
-			for (j = 0; j < rs && j < 256; j += 64)
+		rs[i] = record_size(klens[i], locs[i].vlen);
+		if (in_map(segs[i], &locs[i], rs[i])) {
+			recs[i] = p = segs[i]->map + locs[i].off;
+			for (j = 0; j < rs[i] && j < 256; j += 64)
 				__builtin_prefetch(p + j);
 		} else {
 			bufoff[i] = need;
-			need += rs;
+			need += rs[i];
 		}
 	}
 	rc = need > 0 ? rbuf_reserve(e, need) : 0;
@@ -723,17 +801,38 @@ engine_get_many(struct engine *e, struct engine_read *r, size_t n)
 			q->seq = atomic_load(&e->last_delete_seq);
 		} else if (segs[i] == NULL)
 			q->rc = ENGINE_EIO;
-		else if (rc != 0 && !in_map(segs[i], &locs[i],
-		    record_size(klens[i], locs[i].vlen)))
-			q->rc = rc;
-		else if ((q->rc = read_record_in(e, segs[i], &locs[i], keys[i],
-		    klens[i], e->rbuf != NULL ? e->rbuf + bufoff[i] : NULL,
-		    &rec)) == 0) {
-			q->value = rec + RECORD_HEADER_SIZE + klens[i];
-			q->vlen = locs[i].vlen;
-			q->seq = locs[i].seq;
-		}
+		else if (recs[i] != NULL)
+			q->rc = 0;
+		else if ((q->rc = rc) == 0)
+			q->rc = record_locate(e, segs[i], &locs[i], rs[i],
+			    e->rbuf + bufoff[i], &recs[i]);
 	}
+	/*
+	 * One guard for the whole run (a sigsetjmp per record was about 25
+	 * instructions a get).  After a fault, the record being checked gets
+	 * the error and the run goes on from the next one.
+	 */
+	at = 0;
+again:
+	mapguard_arm(&g);
+	if (sigsetjmp(g.env, 0) != 0) {
+		mapguard_disarm(&g);
+		r[at].rc = record_fault(e, segs[at], &locs[at]);
+		at++;
+		goto again;
+	}
+	for (i = at; i < n; i++) {
+		struct engine_read *q = &r[i];
+
+		at = i;
+		if (q->rc != 0 || (q->rc = record_check(e, segs[i], &locs[i],
+		    keys[i], klens[i], rs[i], recs[i])) != 0)
+			continue;
+		q->value = recs[i] + RECORD_HEADER_SIZE + klens[i];
+		q->vlen = locs[i].vlen;
+		q->seq = locs[i].seq;
+	}
+	mapguard_disarm(&g);
 	return (0);
 }
 

@@ -342,6 +342,52 @@ test_check_clean_and_locked(void **state)
 	assert_non_null(strstr(l.text, "/nonexistent/kvd-dir"));
 }
 
+static int
+log_count(const struct tenv *t, const char *needle)
+{
+	const char *p = t->log;
+	int n = 0;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return (n);
+}
+
+/*
+ * A client asking again and again for a damaged record gets an error each
+ * time, but the log gets at most 10 lines a second and one saying the
+ * rest are not logged (60 gets may straddle a second: at most twice that).
+ */
+static void
+test_read_errors_not_flooding(void **state)
+{
+	struct tenv t;
+	char first[64], k[16], v[32];
+	void *val;
+	size_t vlen;
+	uint64_t seq;
+	int per_seg, i, n;
+
+	(void)state;
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	build(&t, &per_seg);
+	assert_int_equal(tenv_open(&t), 0);
+	segment_filename(first, 1, SEGMENT_FILE_SEG);
+	tenv_flip_bit(&t, first, SEGMENT_HEADER_BASE + 3 * RECSZ +
+	    RECORD_HEADER_SIZE + KLEN + 1, 0);
+	kv(3, k, v);
+	for (i = 0; i < 60; i++)
+		assert_int_equal(engine_get(t.e, k, KLEN, &val, &vlen, &seq),
+		    ENGINE_ECORRUPT);
+	n = log_count(&t, "checksum mismatch");
+	assert_true(n >= 10);
+	assert_true(n <= 20);
+	assert_true(log_count(&t, "the rest are not logged") >= 1);
+	tenv_done(&t);
+}
+
 int
 main(void)
 {
@@ -349,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_flipped_bits),
 		cmocka_unit_test(test_flipped_last_record),
 		cmocka_unit_test(test_never_served),
+		cmocka_unit_test(test_read_errors_not_flooding),
 		cmocka_unit_test(test_check_clean_and_locked),
 	};
 
