@@ -258,6 +258,25 @@ noop_cb(void *arg, const struct engine_entry *ent)
 	return (0);
 }
 
+/*
+ * Open an engine over build()'s data with one bit of record 3's value
+ * flipped in the first segment, whose name goes to first; k gets the key.
+ */
+static void
+open_damaged(struct tenv *t, char first[64], char k[16])
+{
+	char v[32];
+	int per_seg;
+
+	tenv_init(t, ENGINE_SYNC_NEVER);
+	build(t, &per_seg);
+	assert_int_equal(tenv_open(t), 0);
+	segment_filename(first, 1, SEGMENT_FILE_SEG);
+	tenv_flip_bit(t, first, SEGMENT_HEADER_BASE + 3 * RECSZ +
+	    RECORD_HEADER_SIZE + KLEN + 1, 0);
+	kv(3, k, v);
+}
+
 /* Damage under a running engine: the value is refused, never returned. */
 static void
 test_never_served(void **state)
@@ -267,16 +286,10 @@ test_never_served(void **state)
 	void *val = (void *)1;
 	size_t vlen;
 	uint64_t seq;
-	int per_seg, more;
+	int more;
 
 	(void)state;
-	tenv_init(&t, ENGINE_SYNC_NEVER);
-	build(&t, &per_seg);
-	assert_int_equal(tenv_open(&t), 0);
-	segment_filename(first, 1, SEGMENT_FILE_SEG);
-	tenv_flip_bit(&t, first, SEGMENT_HEADER_BASE + 3 * RECSZ +
-	    RECORD_HEADER_SIZE + KLEN + 1, 0);
-	kv(3, k, v);
+	open_damaged(&t, first, k);
 	assert_int_equal(engine_get(t.e, k, KLEN, &val, &vlen, &seq),
 	    ENGINE_ECORRUPT);
 	assert_null(val);
@@ -364,20 +377,14 @@ static void
 test_read_errors_not_flooding(void **state)
 {
 	struct tenv t;
-	char first[64], k[16], v[32];
+	char first[64], k[16];
 	void *val;
 	size_t vlen;
 	uint64_t seq;
-	int per_seg, i, n;
+	int i, n;
 
 	(void)state;
-	tenv_init(&t, ENGINE_SYNC_NEVER);
-	build(&t, &per_seg);
-	assert_int_equal(tenv_open(&t), 0);
-	segment_filename(first, 1, SEGMENT_FILE_SEG);
-	tenv_flip_bit(&t, first, SEGMENT_HEADER_BASE + 3 * RECSZ +
-	    RECORD_HEADER_SIZE + KLEN + 1, 0);
-	kv(3, k, v);
+	open_damaged(&t, first, k);
 	for (i = 0; i < 60; i++)
 		assert_int_equal(engine_get(t.e, k, KLEN, &val, &vlen, &seq),
 		    ENGINE_ECORRUPT);
