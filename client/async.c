@@ -6,7 +6,9 @@
  * with writev(), which raises SIGPIPE on a closed connection, and the
  * library promises never to do that to the application.  Requests issued
  * during one pass of the loop pile up in the output buffer and leave in one
- * sendmsg() when the socket is next writable.
+ * sendmsg() at the end of the pass (an event made active, not a poll for
+ * writability: no epoll_ctl() per batch); only what the socket does not
+ * take waits for it to become writable.
  */
 #include "config.h"
 
@@ -48,7 +50,10 @@ struct kv_async {
 	struct event		*rev;		/* the socket is readable */
 	struct event		*wev;		/* connected, or writable */
 	struct event		*tev;		/* the oldest request's deadline */
+	struct event		*fev;		/* end of pass: send what was issued */
 	int			 writing;	/* wev is armed for output */
+	int			 flushing;	/* fev is active */
+	uint64_t		 now_ms;	/* the clock while replies are handed out */
 	/* Issued requests whose callbacks have not run, oldest first. */
 	struct async_pending	*q;
 	size_t			 qcap;
@@ -64,6 +69,7 @@ struct kv_async {
 static void async_read_cb(evutil_socket_t, short, void *);
 static void async_write_cb(evutil_socket_t, short, void *);
 static void async_timer_cb(evutil_socket_t, short, void *);
+static void async_flush_cb(evutil_socket_t, short, void *);
 
 kv_async *
 kv_async_new(struct event_base *base, const kv_options *opts,
@@ -82,10 +88,14 @@ kv_async_new(struct event_base *base, const kv_options *opts,
 		goto err0;
 	if ((a->tev = evtimer_new(base, async_timer_cb, a)) == NULL)
 		goto err1;
+	if ((a->fev = event_new(base, -1, 0, async_flush_cb, a)) == NULL)
+		goto err2;
 	kvc_arena_init(&a->arena);
 	kvc_reply_clear(&a->reply);
 	return (a);
 
+err2:
+	event_free(a->tev);
 err1:
 	kvc_wire_free(&a->w);
 err0:
@@ -117,6 +127,8 @@ async_close(kv_async *a)
 	a->wev = NULL;
 	a->writing = 0;
 	(void)evtimer_del(a->tev);
+	(void)event_del(a->fev);
+	a->flushing = 0;
 	kvc_wire_close(&a->w);
 	if (a->res != NULL)
 		freeaddrinfo(a->res);
@@ -163,6 +175,7 @@ async_destroy(kv_async *a)
 	kvc_arena_free(&a->arena);
 	kvc_wire_free(&a->w);
 	event_free(a->tev);
+	event_free(a->fev);
 	free(a->q);
 	free(a);
 }
@@ -205,6 +218,17 @@ async_fail(kv_async *a, int code, const char *msg)
 		async_destroy(a);
 }
 
+/*
+ * The monotonic clock in ms.  While replies are handed out (depth > 0)
+ * the time read when they arrived is close enough for deadlines, and
+ * saves a clock read per request that their callbacks issue.
+ */
+static uint64_t
+async_now(kv_async *a)
+{
+	return (a->depth > 0 && a->now_ms != 0 ? a->now_ms : kvc_now_ms());
+}
+
 static void
 async_arm_timer(kv_async *a)
 {
@@ -214,7 +238,7 @@ async_arm_timer(kv_async *a)
 	if (a->opts.request_ms == 0 || a->qcount == 0 ||
 	    evtimer_pending(a->tev, NULL))
 		return;
-	now = kvc_now_ms();
+	now = async_now(a);
 	left = a->q[a->qhead].deadline > now ? a->q[a->qhead].deadline - now : 0;
 	tv.tv_sec = (time_t)(left / 1000);
 	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
@@ -360,6 +384,28 @@ async_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The pass is over: send the requests it issued, and wait only for a rest. */
+static void
+async_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	kv_async *a = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	a->flushing = 0;
+	if (a->state != ASYNC_CONNECTED || a->writing)
+		return;
+	if ((r = kvc_wire_flush(&a->w, a->errmsg)) < 0) {
+		async_fail(a, r, a->errmsg);
+		return;
+	}
+	if (r == 0) {
+		(void)event_add(a->wev, NULL);
+		a->writing = 1;
+	}
+}
+
 static void
 async_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -373,7 +419,8 @@ async_read_cb(evutil_socket_t fd, short what, void *arg)
 		async_fail(a, r, a->errmsg);
 		return;
 	}
-	a->depth++;
+	if (a->depth++ == 0)
+		a->now_ms = a->opts.request_ms != 0 ? kvc_now_ms() : 0;
 	while (a->qcount > 0 && a->state == ASYNC_CONNECTED && !a->freeing) {
 		a->reply.resp = NULL;	/* arena memory, dropped next */
 		kvc_reply_clear(&a->reply);
@@ -399,7 +446,8 @@ async_read_cb(evutil_socket_t fd, short what, void *arg)
 		(void)evtimer_del(a->tev);
 		async_arm_timer(a);
 	}
-	a->depth--;
+	if (--a->depth == 0)
+		a->now_ms = 0;
 	if (a->freeing && a->depth == 0)
 		async_destroy(a);
 }
@@ -471,11 +519,11 @@ async_enqueue(kv_async *a, enum kvc_op op, kv_async_cb *cb, void *arg)
 	p->arg = arg;
 	p->op = (uint8_t)op;
 	p->deadline = a->opts.request_ms == 0 ? 0 :
-	    kvc_now_ms() + a->opts.request_ms;
+	    async_now(a) + a->opts.request_ms;
 	a->qcount++;
-	if (a->state == ASYNC_CONNECTED && !a->writing) {
-		(void)event_add(a->wev, NULL);
-		a->writing = 1;
+	if (a->state == ASYNC_CONNECTED && !a->writing && !a->flushing) {
+		event_active(a->fev, EV_TIMEOUT, 0);
+		a->flushing = 1;
 	}
 	async_arm_timer(a);
 }

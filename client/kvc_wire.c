@@ -80,11 +80,26 @@ kvc_wire_free(struct kvc_wire *w)
 	w->dec = NULL;
 }
 
-int
-kvc_wire_encode(struct kvc_wire *w, Kv__Request *req, char *err)
+/*
+ * A request packs to at most this many bytes beyond its key, value and
+ * ping payload: the id (tag and a 10-byte varint), the operation's tag (2
+ * bytes for field 16) and length (10), and two bytes fields' tags and
+ * lengths (11 each).
+ */
+#define REQUEST_OVERHEAD_MAX	64
+
+static int
+encode(struct kvc_wire *w, Kv__Request *req, size_t max, char *err)
 {
+	int r;
+
 	req->id = w->next_id;
-	if (frame_encode(w->out, &req->base) != 0) {
+	/* A bound saves protobuf-c sizing every request before packing it. */
+	if (max > 0 && max <= FRAME_LEN_MAX)
+		r = frame_encode_max(w->out, &req->base, max);
+	else
+		r = frame_encode(w->out, &req->base);
+	if (r != 0) {
 		if (errno == EMSGSIZE) {
 			kvc_errf(err, "request of %zu bytes does not fit in a frame",
 			    protobuf_c_message_get_packed_size(&req->base));
@@ -95,6 +110,12 @@ kvc_wire_encode(struct kvc_wire *w, Kv__Request *req, char *err)
 	}
 	w->next_id++;
 	return (KV_OK);
+}
+
+int
+kvc_wire_encode(struct kvc_wire *w, Kv__Request *req, char *err)
+{
+	return (encode(w, req, 0, err));
 }
 
 int
@@ -146,7 +167,10 @@ kvc_wire_encode_op(struct kvc_wire *w, enum kvc_op op, const void *key,
 		kvc_errf(err, "internal error: cannot encode operation %d", (int)op);
 		return (KV_ERR_ARG);
 	}
-	return (kvc_wire_encode(w, &req, err));
+	if (keylen > FRAME_LEN_MAX || vallen > FRAME_LEN_MAX)
+		return (encode(w, &req, 0, err));	/* too large: says so */
+	return (encode(w, &req, REQUEST_OVERHEAD_MAX + sizeof(kvc_ping_payload) +
+	    keylen + vallen, err));
 }
 
 int

@@ -171,36 +171,48 @@ frame_skipping(const struct frame_decoder *d)
 	return (d->skip_left);
 }
 
-int
-frame_encode(struct evbuffer *out, const struct ProtobufCMessage *msg)
+/* Pack msg (at most max bytes) straight into out: no temporary copy. */
+static int
+encode_into(struct evbuffer *out, const struct ProtobufCMessage *msg,
+    size_t max)
 {
 	struct evbuffer_iovec v;
 	size_t n;
 	uint8_t *p;
 
-	n = protobuf_c_message_get_packed_size(msg);
-	if (n > FRAME_LEN_MAX) {
+	if (max > FRAME_LEN_MAX) {
 		errno = EMSGSIZE;
 		return (-1);
 	}
-	/* Pack straight into the output buffer: no temporary copy. */
-	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER_SIZE + n),
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER_SIZE + max),
 	    &v, 1) != 1) {
 		errno = ENOMEM;
 		return (-1);
 	}
 	p = v.iov_base;
+	n = protobuf_c_message_pack(msg, p + FRAME_HEADER_SIZE);
+	if (n > max)
+		abort();	/* memory past the room is overwritten */
 	frame_header_put(p, (uint32_t)n);
-	if (protobuf_c_message_pack(msg, p + FRAME_HEADER_SIZE) != n) {
-		errno = EMSGSIZE;
-		return (-1);
-	}
 	v.iov_len = FRAME_HEADER_SIZE + n;
 	if (evbuffer_commit_space(out, &v, 1) != 0) {
 		errno = ENOMEM;
 		return (-1);
 	}
 	return (0);
+}
+
+int
+frame_encode(struct evbuffer *out, const struct ProtobufCMessage *msg)
+{
+	return (encode_into(out, msg, protobuf_c_message_get_packed_size(msg)));
+}
+
+int
+frame_encode_max(struct evbuffer *out, const struct ProtobufCMessage *msg,
+    size_t max)
+{
+	return (encode_into(out, msg, max));
 }
 
 int

@@ -119,6 +119,16 @@ uint64_t frame_skipping(const struct frame_decoder *d);
 int frame_encode(struct evbuffer *out, const struct ProtobufCMessage *msg);
 
 /*
+ * frame_encode_max(out, msg, max):
+ * frame_encode() for a message the caller knows packs to at most max bytes
+ * (see frame_out_encode_max(): the same promise, the same abort if it is
+ * broken).  Returns 0, or -1 with errno EMSGSIZE (max over a frame's limit)
+ * or ENOMEM.
+ */
+int frame_encode_max(struct evbuffer *out, const struct ProtobufCMessage *msg,
+    size_t max);
+
+/*
  * frame_encode_raw(out, payload, len):
  * Append len bytes that are already serialized as one frame to out.  Returns
  * 0, or -1 with errno EMSGSIZE or ENOMEM.

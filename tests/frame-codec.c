@@ -295,7 +295,17 @@ test_protobuf_round_trip(void **state)
 	req.op_case = KV__REQUEST__OP_PUT;
 	req.put = &put;
 	assert_int_equal(frame_encode(b, &req.base), 0);
-	assert_int_equal(frame_encode(b, &req.base), 0);
+	/* Packed into room from a bound: the same frame. */
+	assert_int_equal(frame_encode_max(b, &req.base,
+	    protobuf_c_message_get_packed_size(&req.base) + 100), 0);
+	len = evbuffer_get_length(b) / 2;
+	data = evbuffer_pullup(b, -1);
+	assert_memory_equal(data, data + len, len);
+	errno = 0;
+	assert_int_equal(frame_encode_max(b, &req.base,
+	    (size_t)FRAME_LEN_MAX + 1), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(evbuffer_get_length(b), 2 * len);
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(frame_decode(d, b, &data, &len), FRAME_READY);
 		out = kv__request__unpack(NULL, len, data);
