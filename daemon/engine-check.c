@@ -78,6 +78,146 @@ say(struct dirscan *d, int problem, const char *fmt, ...)
 		d->report(d->arg, line);
 }
 
+#ifndef CHECK_TEST_PREAD
+/* tests/check-unreadable.c fails chosen reads with EIO here. */
+#define CHECK_TEST_PREAD	pread
+#endif
+
+/* Read n bytes at off; -1 with errno (EIO as well for a file cut short). */
+static int
+read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = CHECK_TEST_PREAD(fd, buf, n, (off_t)off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (r == 0) {
+			errno = EIO;
+			return (-1);
+		}
+		buf += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return (0);
+}
+
+#define READ_BLOCK	(1u << 20)
+
+/*
+ * A page of a segment that the disk cannot read back raises SIGBUS when
+ * its mapping is touched: the check that is run because a disk misbehaves
+ * would die of it.  So every segment is first read through with pread();
+ * a page that fails is reported and replaced in the mapping by a page of
+ * zeros, which the checks below then see as damage like any other.
+ * Returns 0, or -1 when the mapping cannot be patched.
+ */
+static int
+patch_unreadable(struct dirscan *d, struct seg *s)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t off, p, run = 0, run_from = 0, n, m;
+	uint8_t *buf;
+	int err = 0;
+
+	if ((buf = malloc(READ_BLOCK)) == NULL) {
+		say(d, 1, "%s: out of memory", s->name);
+		return (-1);
+	}
+	for (off = 0; off < s->size; off += READ_BLOCK) {
+		n = s->size - off < READ_BLOCK ? s->size - off : READ_BLOCK;
+		if (read_at(s->fd, buf, (size_t)n, off) == 0)
+			continue;
+		for (p = off; p < off + n; p += page) {
+			m = off + n - p < page ? off + n - p : page;
+			if (read_at(s->fd, buf, (size_t)m, p) == 0) {
+				if (run > 0)
+					say(d, 1, "%s: offset %" PRIu64 ": %"
+					    PRIu64 " bytes cannot be read (%s); "
+					    "taken as zeros", s->name, run_from,
+					    run, strerror(err));
+				run = 0;
+				continue;
+			}
+			if (run == 0) {
+				run_from = p;
+				err = errno;
+			}
+			run += m;
+			if (mmap(s->map + p, page, PROT_READ, MAP_FIXED |
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+				say(d, 1, "%s: offset %" PRIu64 ": cannot be "
+				    "read, nor replaced: %s", s->name, p,
+				    strerror(errno));
+				free(buf);
+				return (-1);
+			}
+			s->bad = 1;
+		}
+	}
+	if (run > 0)
+		say(d, 1, "%s: offset %" PRIu64 ": %" PRIu64 " bytes cannot be "
+		    "read (%s); taken as zeros", s->name, run_from, run,
+		    strerror(err));
+	free(buf);
+	return (0);
+}
+
+/*
+ * Read a whole hint file into memory (*buf, *len; free *buf).  Returns 0,
+ * or -1 after saying why (quietly: repair just moves such a hint aside).
+ */
+static int
+load_hint(struct dirscan *d, const char *name, int quiet, uint8_t **buf,
+    size_t *len)
+{
+	void (*report)(void *, const char *) = d->report;
+	int problems = d->problems;
+	struct stat st;
+	int fd;
+
+	*buf = NULL;
+	if (quiet)
+		d->report = NULL;
+	if ((fd = openat(d->dirfd, name, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		say(d, 1, "%s: cannot open: %s (kvd scans the segment instead)",
+		    name, strerror(errno));
+		goto fail;
+	}
+	if (st.st_size == 0 || (uint64_t)st.st_size > SIZE_MAX) {
+		say(d, 1, "%s: empty (kvd scans the segment instead)", name);
+		goto fail;
+	}
+	if ((*buf = malloc((size_t)st.st_size)) == NULL) {
+		say(d, 1, "%s: out of memory for %lld bytes", name,
+		    (long long)st.st_size);
+		goto fail;
+	}
+	if (read_at(fd, *buf, (size_t)st.st_size, 0) != 0) {
+		say(d, 1, "%s: cannot be read: %s (kvd scans the segment "
+		    "instead)", name, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	*len = (size_t)st.st_size;
+	d->report = report;
+	return (0);
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(*buf);
+	*buf = NULL;
+	d->report = report;
+	if (quiet)
+		d->problems = problems;
+	return (-1);
+}
+
 static int
 segcmp(const void *a, const void *b)
 {
@@ -211,6 +351,8 @@ dirscan_load(struct dirscan *d, const char *dir)
 			say(d, 1, "%s: cannot map: %s", s->name, strerror(errno));
 			return (ENGINE_EIO);
 		}
+		if (s->size > 0 && patch_unreadable(d, s) != 0)
+			return (ENGINE_EIO);
 		if (segment_header_decode(s->map, (size_t)s->size, &s->h,
 		    &s->hdr_why) == 0) {
 			if (s->h.id == s->id)
@@ -356,8 +498,7 @@ check_all(struct dirscan *d)
 	}
 	for (i = 0; i < d->nhints; i++) {
 		uint8_t *m;
-		struct stat st;
-		int fd;
+		size_t len;
 
 		s = seg_find(d, d->hint_ids[i]);
 		if (s == NULL || s->superseded || s->empty || s->last ||
@@ -366,26 +507,16 @@ check_all(struct dirscan *d)
 			    "or ignores it)", d->hints[i]);
 			continue;
 		}
-		if ((fd = openat(d->dirfd, d->hints[i], O_RDONLY |
-		    O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || st.st_size == 0 ||
-		    (m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-		    fd, 0)) == MAP_FAILED) {
-			say(d, 1, "%s: empty or unreadable (kvd scans the "
-			    "segment instead)", d->hints[i]);
-			if (fd >= 0)
-				close(fd);
+		if (load_hint(d, d->hints[i], 0, &m, &len) != 0)
 			continue;
-		}
-		close(fd);
 		memset(&fake, 0, sizeof(fake));
 		fake.id = s->id;
 		fake.nonce = s->h.nonce;
 		fake.hdr_len = s->h.len;
-		if (hint_validate(m, (size_t)st.st_size, &fake, s->size, &info,
-		    &why) != 0)
+		if (hint_validate(m, len, &fake, s->size, &info, &why) != 0)
 			say(d, 1, "%s: %s (kvd scans the segment instead)",
 			    d->hints[i], why);
-		munmap(m, (size_t)st.st_size);
+		free(m);
 	}
 }
 
@@ -630,30 +761,23 @@ engine_repair(const char *dir, void (*report)(void *arg, const char *line),
 	for (k = 0; k < d.nhints; k++) {
 		struct hint_info info;
 		struct segment fake;
-		struct stat st;
 		const char *why;
-		uint8_t *m = MAP_FAILED;
-		int fd, good = 0;
+		uint8_t *m;
+		size_t len;
+		int good = 0;
 
 		if (d.hint_ids[k] == UINT64_MAX)
 			continue;
 		s = seg_find(&d, d.hint_ids[k]);
 		if (s != NULL && !s->superseded && !s->empty && !s->last &&
-		    s->hdr_ok && (fd = openat(d.dirfd, d.hints[k], O_RDONLY |
-		    O_CLOEXEC)) >= 0) {
-			if (fstat(fd, &st) == 0 && st.st_size > 0)
-				m = mmap(NULL, (size_t)st.st_size, PROT_READ,
-				    MAP_SHARED, fd, 0);
-			close(fd);
-			if (m != MAP_FAILED) {
-				memset(&fake, 0, sizeof(fake));
-				fake.id = s->id;
-				fake.nonce = s->h.nonce;
-				fake.hdr_len = s->h.len;
-				good = hint_validate(m, (size_t)st.st_size, &fake,
-				    s->size, &info, &why) == 0;
-				munmap(m, (size_t)st.st_size);
-			}
+		    s->hdr_ok && load_hint(&d, d.hints[k], 1, &m, &len) == 0) {
+			memset(&fake, 0, sizeof(fake));
+			fake.id = s->id;
+			fake.nonce = s->h.nonce;
+			fake.hdr_len = s->h.len;
+			good = hint_validate(m, len, &fake, s->size, &info,
+			    &why) == 0;
+			free(m);
 		}
 		if (!good && !(s != NULL && s->superseded))
 			(void)move_aside(&d, io, damfd, d.hints[k]);
