@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "daemon/engine-int.h"
 #include "daemon/fileio.h"
 #include "daemon/hint.h"
+#include "daemon/mapguard.h"
 #include "daemon/record.h"
 #include "daemon/scan.h"
 #include "daemon/segment.h"
@@ -209,9 +211,93 @@ add_move(struct cjob *j, uint32_t old_seg, uint32_t old_off, uint32_t new_off)
 }
 
 /*
+ * Copy the n keys of ents into keymem (sized by the caller), pointed at by
+ * keys[] and klens[].  Returns 0, or -1 with *fault set when a page of the
+ * mapping could not be read.
+ */
+static int
+copy_keys(const struct hint_entry *ents, size_t n, uint8_t *kp,
+    const uint8_t **keys, size_t *klens, const void **fault)
+{
+	struct mapguard g;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		keys[i] = kp;
+		klens[i] = ents[i].klen;
+		kp += ents[i].klen;
+	}
+	mapguard_arm(&g);
+	if (sigsetjmp(g.env, 0) != 0) {
+		mapguard_disarm(&g);
+		*fault = g.addr;
+		return (-1);
+	}
+	for (i = 0; i < n; i++)
+		memcpy((uint8_t *)(uintptr_t)keys[i], ents[i].key, klens[i]);
+	mapguard_disarm(&g);
+	return (0);
+}
+
+/*
+ * Append the records of ents that keep[] marks to the output, listing
+ * them in outents and their moves in j.  Takes no lock, and what it
+ * allocates the caller frees.  Returns 0; COPY_WRITE (said why),
+ * COPY_NOMEM, or COPY_FAULT with *fault set.
+ */
+enum { COPY_WRITE = 1, COPY_NOMEM, COPY_FAULT };
+
+static int
+copy_kept(struct cjob *j, struct segment *in, struct outbuf *ob,
+    const struct hint_entry *ents, const uint8_t *keep, size_t n,
+    struct scan *outents, const void **fault)
+{
+	struct mapguard g;
+	struct hint_entry he;
+	size_t i, rs;
+	uint64_t at;
+
+	mapguard_arm(&g);
+	if (sigsetjmp(g.env, 0) != 0) {
+		mapguard_disarm(&g);
+		*fault = g.addr;
+		return (COPY_FAULT);
+	}
+	for (i = 0; i < n; i++) {
+		if (!keep[i])
+			continue;
+		rs = (size_t)record_size(ents[i].klen, ents[i].vlen);
+		at = ob->off + ob->len;
+		if (out_append(ob, in->map + ents[i].off, rs) != 0) {
+			mapguard_disarm(&g);
+			return (COPY_WRITE);
+		}
+		he = ents[i];
+		he.off = (uint32_t)at;
+		if (scan_push(outents, &he) != 0 || (ents[i].type ==
+		    RECORD_PUT && add_move(j, (uint32_t)in->id, ents[i].off,
+		    (uint32_t)at) != 0)) {
+			mapguard_disarm(&g);
+			return (COPY_NOMEM);
+		}
+		if (ents[i].type != RECORD_PUT)
+			j->out_tomb += rs;
+	}
+	mapguard_disarm(&g);
+	return (0);
+}
+
+/*
  * Copy the live records of one input.  Liveness is decided under ilock in
  * batches; *dep collects the newest sequence number that made a record
  * dead, which must be durable before the output may replace the input.
+ *
+ * The scan touches every byte first, so it is where a lost page usually
+ * shows; but a page can also go between the scan and the copies (the
+ * file cut short behind kvd's back, or the page evicted and then not read
+ * back).  So the keys are copied out of the mapping under a guard before
+ * the lookups (which hold ilock, where no fault may leave through a
+ * longjmp), and the records are copied under a guard too.
  */
 static int
 copy_input(struct compactor *c, struct cjob *j, struct segment *in,
@@ -219,20 +305,17 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 {
 	struct engine *e = c->e;
 	struct scan sc;
-	struct hint_entry he;
-	size_t i, b, n;
+	struct vec keymem = { 0 };
+	size_t i, b, n, kbytes;
 	uint8_t keep[LOOKUP_BATCH];
 	const uint8_t *keys[LOOKUP_BATCH];
 	size_t klens[LOOKUP_BATCH];
 	struct btree_loc locs[LOOKUP_BATCH];
-	int found[LOOKUP_BATCH];
+	int found[LOOKUP_BATCH], rc;
+	const void *fault = NULL;
 	uint64_t lastdel;
 	int r = -1;
 
-	/*
-	 * The scan touches every byte first, so it is where a lost page
-	 * shows.  The lookups and copies below read pages it just read.
-	 */
 	if (scan_segment(in->map, in->end, in->hdr_len, 1, &sc) != 0) {
 		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 		goto out;
@@ -256,14 +339,19 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 		report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 		goto out;
 	}
+	if (e->compact_scanned != NULL)
+		e->compact_scanned(e, in);
 	for (b = 0; b < sc.n; b += LOOKUP_BATCH) {
 		if (stopping(c))
 			goto out;
 		n = sc.n - b < LOOKUP_BATCH ? sc.n - b : LOOKUP_BATCH;
-		for (i = 0; i < n; i++) {
-			keys[i] = sc.ents[b + i].key;
-			klens[i] = sc.ents[b + i].klen;
-		}
+		for (i = 0, kbytes = 0; i < n; i++)
+			kbytes += sc.ents[b + i].klen;
+		if (vec_reserve(&keymem, kbytes > 0 ? kbytes : 1) != 0)
+			goto nomem;
+		if (copy_keys(sc.ents + b, n, keymem.p, keys, klens,
+		    &fault) != 0)
+			goto lost;
 		pthread_mutex_lock(&e->ilock);
 		lastdel = atomic_load(&e->last_delete_seq);
 		/* Lookups side by side: a shorter hold of ilock, too. */
@@ -293,32 +381,27 @@ copy_input(struct compactor *c, struct cjob *j, struct segment *in,
 			}
 		}
 		pthread_mutex_unlock(&e->ilock);
-		for (i = 0; i < n; i++) {
-			const struct hint_entry *en = &sc.ents[b + i];
-			size_t rs = (size_t)record_size(en->klen, en->vlen);
-			uint64_t at = ob->off + ob->len;
-
-			if (!keep[i])
-				continue;
-			if (out_append(ob, in->map + en->off, rs) != 0)
-				goto out;
-			he = *en;
-			he.off = (uint32_t)at;
-			if (scan_push(ents, &he) != 0)
-				goto nomem;
-			if (en->type == RECORD_PUT) {
-				if (add_move(j, (uint32_t)in->id, en->off,
-				    (uint32_t)at) != 0)
-					goto nomem;
-			} else
-				j->out_tomb += rs;
-		}
+		if ((rc = copy_kept(j, in, ob, sc.ents + b, keep, n, ents,
+		    &fault)) == COPY_FAULT)
+			goto lost;
+		if (rc == COPY_NOMEM)
+			goto nomem;
+		if (rc != 0)
+			goto out;
 	}
 	r = 0;
+	goto out;
+lost:
+	j->unreadable = in;
+	report(e, ENGINE_LOG_ERROR, "compaction stopped: %s: offset %" PRIu64
+	    ": page cannot be read (the file was cut short under kvd, or the "
+	    "disk failed to read it; run kvd --check)", in->name,
+	    (uint64_t)((const uint8_t *)fault - in->map));
 	goto out;
 nomem:
 	report(e, ENGINE_LOG_WARN, "compaction: out of memory");
 out:
+	vec_free(&keymem);
 	scan_free(&sc);
 	return (r);
 }

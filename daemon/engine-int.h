@@ -78,6 +78,9 @@ struct engine {
 	struct compactor	*compactor;
 	struct spare		*spare;		/* NULL without preallocation */
 	size_t			 side_by_side_min;	/* GET_MANY_SIDE_BY_SIDE; tests lower it */
+	/* Tests: called on the compaction thread once an input is scanned. */
+	void			(*compact_scanned)(struct engine *,
+				    const struct segment *);
 
 	/* Messages from the background threads, handed to cfg.log by engine_service(). */
 	pthread_mutex_t		 logmu;

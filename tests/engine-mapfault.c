@@ -19,7 +19,8 @@
 
 #include <cmocka.h>
 
-#include "daemon/engine.h"
+#include "daemon/engine-int.h"
+#include "daemon/segment.h"
 #include "daemon/mapguard.h"
 #include "tests/engine-util.h"
 
@@ -262,6 +263,74 @@ test_compaction_gives_up(void **state)
 	tenv_done(&t);
 }
 
+/* The input to cut once compaction has scanned it, and where its test is. */
+static struct tenv	*cut_env;
+static char		 cut_name[64];
+static int		 cut_done;
+
+static void
+cut_after_scan(struct engine *e, const struct segment *in)
+{
+	(void)e;
+	if (!cut_done && strcmp(in->name, cut_name) == 0) {
+		tenv_truncate(cut_env, cut_name, PAGE);
+		cut_done = 1;
+	}
+}
+
+/*
+ * A page lost between compaction's scan and its copies (the scan touched
+ * it, then the file was cut): the copy faults under its guard, the run is
+ * given up with a message, and the segment is not tried again.
+ */
+static void
+test_compaction_copy_fault(void **state)
+{
+	struct tenv t;
+	struct engine_stats st;
+	char k[16], v[VLEN];
+	uint64_t failures;
+	int i;
+
+	(void)state;
+	assert_int_equal(mapguard_install(), 0);
+	tenv_init(&t, ENGINE_SYNC_NEVER);
+	t.cfg.segment_size = 64 * 1024;
+	t.cfg.compact_ratio = 1.0;
+	assert_int_equal(tenv_open(&t), 0);
+	for (i = 0; i < NKEYS; i++) {
+		kv(i, k, v);
+		assert_int_equal(engine_put(t.e, k, strlen(k), v, VLEN, NULL),
+		    0);
+	}
+	for (i = 0; i < NKEYS; i += 2) {
+		kv(i, k, v);
+		assert_int_equal(engine_delete(t.e, k, strlen(k), NULL), 0);
+	}
+	engine_flush(t.e);
+	engine_sync(t.e);
+	tenv_wait_idle(&t);
+	oldest_seg(&t, cut_name, sizeof(cut_name));
+	cut_env = &t;
+	cut_done = 0;
+	t.e->compact_scanned = cut_after_scan;
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	assert_true(cut_done);
+	engine_stats(t.e, &st);
+	assert_true(st.compact_failures >= 1);
+	assert_true(tenv_log_has(&t, "page cannot be read"));
+	failures = st.compact_failures;
+	assert_int_equal(engine_compact(t.e), 0);
+	tenv_wait_idle(&t);
+	engine_stats(t.e, &st);
+	assert_int_equal(st.compact_failures, failures);
+	tenv_put(&t, "after", "cut");
+	assert_int_equal(tenv_get_eq(&t, "after", "cut"), 0);
+	t.e->compact_scanned = NULL;
+	tenv_done(&t);
+}
+
 int
 main(void)
 {
@@ -269,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_get_fails_alone),
 		cmocka_unit_test(test_get_many_and_iter),
 		cmocka_unit_test(test_compaction_gives_up),
+		cmocka_unit_test(test_compaction_copy_fault),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
