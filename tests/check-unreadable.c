@@ -60,25 +60,6 @@ fail_page_of(const struct tenv *t, const char *name, off_t off)
 	bad_off = off;
 }
 
-struct lines {
-	char	text[16384];
-	size_t	len;
-};
-
-static void
-collect(void *arg, const char *line)
-{
-	struct lines *l = arg;
-	size_t n = strlen(line);
-
-	if (l->len + n + 2 > sizeof(l->text))
-		return;
-	memcpy(l->text + l->len, line, n);
-	l->len += n;
-	l->text[l->len++] = '\n';
-	l->text[l->len] = '\0';
-}
-
 static void
 kv(int i, char *k, char *v)
 {
@@ -111,7 +92,7 @@ static void
 test_unreadable_page(void **state)
 {
 	struct tenv t;
-	struct lines l;
+	struct tlines l;
 	char seg[64], k[16], v[VLEN], at[128];
 	void *val;
 	size_t vlen;
@@ -124,19 +105,19 @@ test_unreadable_page(void **state)
 	fail_page_of(&t, seg, 8192);
 
 	memset(&l, 0, sizeof(l));
-	assert_true(engine_check(t.dir, collect, &l) > 0);
+	assert_true(engine_check(t.dir, tlines_collect, &l) > 0);
 	snprintf(at, sizeof(at), "%s: offset 8192: 4096 bytes cannot be read "
 	    "(%s); taken as zeros", seg, strerror(EIO));
 	assert_non_null(strstr(l.text, at));
 
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(engine_repair(t.dir, collect, &l), 0);
+	assert_int_equal(engine_repair(t.dir, tlines_collect, &l), 0);
 	assert_non_null(strstr(l.text, "rewritten with"));
 
 	/* The disk reads again: what the repair kept is whole and clean. */
 	bad_off = -1;
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(engine_check(t.dir, collect, &l), 0);
+	assert_int_equal(engine_check(t.dir, tlines_collect, &l), 0);
 	assert_int_equal(tenv_open(&t), 0);
 	for (i = 0; i < NKEYS; i++) {
 		kv(i, k, v);
@@ -157,7 +138,7 @@ static void
 test_unreadable_hint(void **state)
 {
 	struct tenv t;
-	struct lines l;
+	struct tlines l;
 	char hint[64], at[128];
 
 	(void)state;
@@ -166,12 +147,12 @@ test_unreadable_hint(void **state)
 	fail_page_of(&t, hint, 0);
 
 	memset(&l, 0, sizeof(l));
-	assert_true(engine_check(t.dir, collect, &l) > 0);
+	assert_true(engine_check(t.dir, tlines_collect, &l) > 0);
 	snprintf(at, sizeof(at), "%s: cannot be read: %s", hint,
 	    strerror(EIO));
 	assert_non_null(strstr(l.text, at));
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(engine_repair(t.dir, collect, &l), 0);
+	assert_int_equal(engine_repair(t.dir, tlines_collect, &l), 0);
 	bad_off = -1;
 	assert_int_equal(tenv_open(&t), 0);
 	tenv_done(&t);

@@ -82,21 +82,6 @@ check_all_but(struct tenv *t, int skip)
 	}
 }
 
-struct lines {
-	char	text[4096];
-	int	n;
-};
-
-static void
-collect(void *arg, const char *line)
-{
-	struct lines *l = arg;
-	size_t len = strlen(l->text);
-
-	snprintf(l->text + len, sizeof(l->text) - len, "%s\n", line);
-	l->n++;
-}
-
 static const struct field {
 	const char	*name;
 	int		 off;
@@ -124,7 +109,7 @@ static void
 damage_middle(struct tenv *t, const char *tmpl, const char *seg, int idx,
     uint64_t off, int hinted)
 {
-	struct lines l;
+	struct tlines l;
 	char want[128], p[512], hint[64], k[16], v[32];
 	struct stat st;
 	void *val;
@@ -162,18 +147,18 @@ damage_middle(struct tenv *t, const char *tmpl, const char *seg, int idx,
 			assert_non_null(strstr(t->err, "--repair"));
 
 		memset(&l, 0, sizeof(l));
-		assert_int_equal(engine_check(t->dir, collect, &l), 1);
+		assert_int_equal(engine_check(t->dir, tlines_collect, &l), 1);
 		if (strstr(l.text, want) == NULL)
 			fail_msg("%s flipped: check said:\n%s", fields[f].name,
 			    l.text);
 
 		memset(&l, 0, sizeof(l));
-		assert_int_equal(engine_repair(t->dir, collect, &l), 0);
+		assert_int_equal(engine_repair(t->dir, tlines_collect, &l), 0);
 		assert_non_null(strstr(l.text, "rewritten"));
 		snprintf(p, sizeof(p), "%s/damaged", t->dir);
 		assert_int_equal(stat(p, &st), 0);
 		memset(&l, 0, sizeof(l));
-		assert_int_equal(engine_check(t->dir, collect, &l), 0);
+		assert_int_equal(engine_check(t->dir, tlines_collect, &l), 0);
 		if ((r = tenv_open(t)) != 0)
 			fail_msg("%s flipped: open after repair: %s",
 			    fields[f].name, t->err);
@@ -333,25 +318,25 @@ static void
 test_check_clean_and_locked(void **state)
 {
 	struct tenv t;
-	struct lines l;
+	struct tlines l;
 	int per_seg;
 
 	(void)state;
 	tenv_init(&t, ENGINE_SYNC_NEVER);
 	build(&t, &per_seg);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(engine_check(t.dir, collect, &l), 0);
+	assert_int_equal(engine_check(t.dir, tlines_collect, &l), 0);
 	assert_int_equal(l.n, 0);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(engine_repair(t.dir, collect, &l), 0);
+	assert_int_equal(engine_repair(t.dir, tlines_collect, &l), 0);
 	assert_non_null(strstr(l.text, "nothing to repair"));
 	assert_int_equal(tenv_open(&t), 0);
-	assert_int_equal(engine_check(t.dir, collect, &l), ENGINE_ELOCKED);
-	assert_int_equal(engine_repair(t.dir, collect, &l), ENGINE_ELOCKED);
+	assert_int_equal(engine_check(t.dir, tlines_collect, &l), ENGINE_ELOCKED);
+	assert_int_equal(engine_repair(t.dir, tlines_collect, &l), ENGINE_ELOCKED);
 	assert_non_null(strstr(l.text, "in use"));
 	tenv_done(&t);
 	memset(&l, 0, sizeof(l));
-	assert_true(engine_check("/nonexistent/kvd-dir", collect, &l) < 0);
+	assert_true(engine_check("/nonexistent/kvd-dir", tlines_collect, &l) < 0);
 	assert_non_null(strstr(l.text, "/nonexistent/kvd-dir"));
 }
 

@@ -57,11 +57,11 @@ oldest_seg(const struct tenv *t, char *name, size_t len)
 	assert_true(name[0] != '\0');
 }
 
-/* Fill segments of 64 KiB, then cut the oldest one to its first page. */
+/* Fill segments of 64 KiB, all written and synced. */
 static void
-build_and_cut(struct tenv *t)
+build(struct tenv *t)
 {
-	char k[16], v[VLEN], name[64];
+	char k[16], v[VLEN];
 	int i;
 
 	t->cfg.segment_size = 64 * 1024;
@@ -75,6 +75,15 @@ build_and_cut(struct tenv *t)
 	engine_flush(t->e);
 	engine_sync(t->e);
 	tenv_wait_idle(t);
+}
+
+/* build(), then cut the oldest sealed segment to one page under the engine. */
+static void
+build_and_cut(struct tenv *t)
+{
+	char name[64];
+
+	build(t);
 	oldest_seg(t, name, sizeof(name));
 	assert_true(tenv_file_size(t, name) > 4 * PAGE);
 	tenv_truncate(t, name, PAGE);
@@ -208,40 +217,60 @@ test_get_many_and_iter(void **state)
 	tenv_done(&t);
 }
 
+/* Delete every even key, so that every sealed segment holds dead records. */
+static void
+delete_half(struct tenv *t)
+{
+	char k[16], v[VLEN];
+	int i;
+
+	for (i = 0; i < NKEYS; i += 2) {
+		kv(i, k, v);
+		assert_int_equal(engine_delete(t->e, k, strlen(k), NULL), 0);
+	}
+	engine_flush(t->e);
+	engine_sync(t->e);
+	tenv_wait_idle(t);
+}
+
+/*
+ * A requested compaction fails with a message containing needle, and a
+ * second request does not try that segment again.
+ */
+static void
+compaction_fails_once(struct tenv *t, const char *needle)
+{
+	struct engine_stats st;
+	uint64_t failures;
+
+	assert_int_equal(engine_compact(t->e), 0);
+	tenv_wait_idle(t);
+	engine_stats(t->e, &st);
+	assert_true(st.compact_failures >= 1);
+	assert_int_equal(st.compact_pending, 0);
+	assert_true(tenv_log_has(t, needle));
+	failures = st.compact_failures;
+	assert_int_equal(engine_compact(t->e), 0);
+	tenv_wait_idle(t);
+	engine_stats(t->e, &st);
+	assert_int_equal(st.compact_failures, failures);
+	assert_int_equal(st.compact_pending, 0);
+}
+
 static void
 test_compaction_gives_up(void **state)
 {
 	struct tenv t;
-	struct engine_stats st;
 	char k[16], v[VLEN];
-	uint64_t failures;
 	int i;
 
 	(void)state;
 	assert_int_equal(mapguard_install(), 0);
 	tenv_init(&t, ENGINE_SYNC_NEVER);
 	build_and_cut(&t);
-	/* Dead records in every sealed segment, so that all are compacted. */
-	for (i = 0; i < NKEYS; i += 2) {
-		kv(i, k, v);
-		assert_int_equal(engine_delete(t.e, k, strlen(k), NULL), 0);
-	}
-	engine_flush(t.e);
-	engine_sync(t.e);
-	tenv_wait_idle(&t);
-	assert_int_equal(engine_compact(t.e), 0);
-	tenv_wait_idle(&t);
-	engine_stats(t.e, &st);
-	assert_true(st.compact_failures >= 1);
-	assert_int_equal(st.compact_pending, 0);
-	assert_true(tenv_log_has(&t, "cannot be read"));
+	delete_half(&t);
 	/* The segment is left alone from now on: no failing again and again. */
-	failures = st.compact_failures;
-	assert_int_equal(engine_compact(t.e), 0);
-	tenv_wait_idle(&t);
-	engine_stats(t.e, &st);
-	assert_int_equal(st.compact_failures, failures);
-	assert_int_equal(st.compact_pending, 0);
+	compaction_fails_once(&t, "cannot be read");
 	/* Deleted keys stay deleted; the rest reads as before the request. */
 	for (i = 0; i < NKEYS; i++) {
 		const void *val;
@@ -287,44 +316,18 @@ static void
 test_compaction_copy_fault(void **state)
 {
 	struct tenv t;
-	struct engine_stats st;
-	char k[16], v[VLEN];
-	uint64_t failures;
-	int i;
 
 	(void)state;
 	assert_int_equal(mapguard_install(), 0);
 	tenv_init(&t, ENGINE_SYNC_NEVER);
-	t.cfg.segment_size = 64 * 1024;
-	t.cfg.compact_ratio = 1.0;
-	assert_int_equal(tenv_open(&t), 0);
-	for (i = 0; i < NKEYS; i++) {
-		kv(i, k, v);
-		assert_int_equal(engine_put(t.e, k, strlen(k), v, VLEN, NULL),
-		    0);
-	}
-	for (i = 0; i < NKEYS; i += 2) {
-		kv(i, k, v);
-		assert_int_equal(engine_delete(t.e, k, strlen(k), NULL), 0);
-	}
-	engine_flush(t.e);
-	engine_sync(t.e);
-	tenv_wait_idle(&t);
+	build(&t);
+	delete_half(&t);
 	oldest_seg(&t, cut_name, sizeof(cut_name));
 	cut_env = &t;
 	cut_done = 0;
 	t.e->compact_scanned = cut_after_scan;
-	assert_int_equal(engine_compact(t.e), 0);
-	tenv_wait_idle(&t);
+	compaction_fails_once(&t, "page cannot be read");
 	assert_true(cut_done);
-	engine_stats(t.e, &st);
-	assert_true(st.compact_failures >= 1);
-	assert_true(tenv_log_has(&t, "page cannot be read"));
-	failures = st.compact_failures;
-	assert_int_equal(engine_compact(t.e), 0);
-	tenv_wait_idle(&t);
-	engine_stats(t.e, &st);
-	assert_int_equal(st.compact_failures, failures);
 	tenv_put(&t, "after", "cut");
 	assert_int_equal(tenv_get_eq(&t, "after", "cut"), 0);
 	t.e->compact_scanned = NULL;

@@ -536,3 +536,18 @@ tio_destroy(struct tio *t)
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 }
+
+void
+tlines_collect(void *arg, const char *line)
+{
+	struct tlines *l = arg;
+	size_t n = strlen(line);
+
+	l->n++;
+	if (l->len + n + 2 > sizeof(l->text))
+		return;
+	memcpy(l->text + l->len, line, n);
+	l->len += n;
+	l->text[l->len++] = '\n';
+	l->text[l->len] = '\0';
+}

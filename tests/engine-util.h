@@ -81,6 +81,16 @@ void tenv_copy_dir(const char *from, const char *to);
 
 
 /* tenv_put/get helpers for strings. */
+/* What engine_check() and engine_repair() report, one line each. */
+struct tlines {
+	char	text[16384];
+	size_t	len;
+	int	n;
+};
+
+/* tlines_collect(arg, line): a report callback appending to *arg (a tlines). */
+void tlines_collect(void *arg, const char *line);
+
 uint64_t tenv_put(struct tenv *t, const char *k, const char *v);
 int tenv_get_eq(struct tenv *t, const char *k, const char *v);
 
