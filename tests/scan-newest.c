@@ -26,6 +26,7 @@
 
 struct keyset {
 	uint8_t		(*keys)[KEY_ROOM];
+	uint32_t	*klens;
 	size_t		 n;
 	uint64_t	 rng;
 };
@@ -54,12 +55,11 @@ refcmp(const void *a, const void *b)
 }
 
 /*
- * Push n records drawn from the keys of ks (each key klens[i] long), with
- * distinct seqs in a shuffled order, then compare scan_newest with qsort
- * and a plain dedupe.
+ * Push n records drawn from the keys of ks, with distinct seqs in a
+ * shuffled order, then compare scan_newest with qsort and a plain dedupe.
  */
 static void
-check(struct keyset *ks, const uint32_t *klens, size_t n)
+check(struct keyset *ks, size_t n)
 {
 	struct scan s;
 	struct hint_entry e, *ref;
@@ -74,7 +74,7 @@ check(struct keyset *ks, const uint32_t *klens, size_t n)
 
 		memset(&e, 0, sizeof(e));
 		e.key = ks->keys[k];
-		e.klen = klens[k];
+		e.klen = ks->klens[k];
 		e.off = (uint32_t)i;
 		/* Seqs unique but not in file order, as after a compaction. */
 		e.seq = (next(ks) % 1000000) * 100000 + i + 1;
@@ -112,9 +112,38 @@ static void
 keyset_init(struct keyset *ks, size_t n, uint64_t seed)
 {
 	ks->keys = calloc(n, KEY_ROOM);
+	ks->klens = calloc(n, sizeof(*ks->klens));
 	assert_non_null(ks->keys);
+	assert_non_null(ks->klens);
 	ks->n = n;
 	ks->rng = seed;
+}
+
+/*
+ * n random keys: each begins with as much of prefix as it is long, is
+ * minlen to minlen + spread - 1 bytes long, and its other bytes are drawn
+ * from 0 .. alphabet - 1.
+ */
+static void
+keyset_random(struct keyset *ks, size_t n, uint64_t seed, const char *prefix,
+    unsigned minlen, unsigned spread, unsigned alphabet)
+{
+	size_t i, k, plen = strlen(prefix);
+
+	keyset_init(ks, n, seed);
+	for (i = 0; i < n; i++) {
+		ks->klens[i] = (uint32_t)(minlen + next(ks) % spread);
+		for (k = 0; k < ks->klens[i]; k++)
+			ks->keys[i][k] = k < plen ? (uint8_t)prefix[k] :
+			    (uint8_t)(next(ks) % alphabet);
+	}
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	free(ks->keys);
+	free(ks->klens);
 }
 
 /* Bench-style keys: "key:" and 12 digits, 7 of them leading zeros. */
@@ -122,25 +151,21 @@ static void
 test_shared_prefix(void **state)
 {
 	struct keyset ks;
-	uint32_t *kl;
 	size_t i;
 
 	(void)state;
 	keyset_init(&ks, 5000, 88172645463325252ULL);
-	kl = calloc(ks.n, sizeof(*kl));
-	assert_non_null(kl);
 	for (i = 0; i < ks.n; i++) {
 		char buf[32];
 
 		snprintf(buf, sizeof(buf), "key:%012zu", i * 7);
 		memcpy(ks.keys[i], buf, 16);
-		kl[i] = 16;
+		ks.klens[i] = 16;
 	}
-	check(&ks, kl, 30000);
-	check(&ks, kl, 1);
-	check(&ks, kl, 0);
-	free(kl);
-	free(ks.keys);
+	check(&ks, 30000);
+	check(&ks, 1);
+	check(&ks, 0);
+	keyset_free(&ks);
 }
 
 /*
@@ -151,21 +176,11 @@ static void
 test_prefixes_and_zeros(void **state)
 {
 	struct keyset ks;
-	uint32_t *kl;
-	size_t i, k;
 
 	(void)state;
-	keyset_init(&ks, 3000, 0x9e3779b97f4a7c15ULL);
-	kl = calloc(ks.n, sizeof(*kl));
-	assert_non_null(kl);
-	for (i = 0; i < ks.n; i++) {
-		kl[i] = (uint32_t)(1 + next(&ks) % 12);
-		for (k = 0; k < kl[i]; k++)
-			ks.keys[i][k] = (uint8_t)(next(&ks) % 3);
-	}
-	check(&ks, kl, 20000);
-	free(kl);
-	free(ks.keys);
+	keyset_random(&ks, 3000, 0x9e3779b97f4a7c15ULL, "", 1, 12, 3);
+	check(&ks, 20000);
+	keyset_free(&ks);
 }
 
 /*
@@ -176,22 +191,12 @@ static void
 test_differ_late(void **state)
 {
 	struct keyset ks;
-	uint32_t *kl;
-	size_t i, k;
 
 	(void)state;
-	keyset_init(&ks, 4000, 0x2545f4914f6cdd1dULL);
-	kl = calloc(ks.n, sizeof(*kl));
-	assert_non_null(kl);
-	for (i = 0; i < ks.n; i++) {
-		memset(ks.keys[i], 'p', 28);
-		kl[i] = (uint32_t)(20 + next(&ks) % 40);
-		for (k = 28; k < kl[i]; k++)
-			ks.keys[i][k] = (uint8_t)(next(&ks) % 4);
-	}
-	check(&ks, kl, 25000);
-	free(kl);
-	free(ks.keys);
+	keyset_random(&ks, 4000, 0x2545f4914f6cdd1dULL,
+	    "pppppppppppppppppppppppppppp", 20, 40, 4);
+	check(&ks, 25000);
+	keyset_free(&ks);
 }
 
 /* The shortest key is the prefix of all the others. */
@@ -199,22 +204,12 @@ static void
 test_prefix_is_a_key(void **state)
 {
 	struct keyset ks;
-	uint32_t *kl;
-	size_t i, k;
 
 	(void)state;
-	keyset_init(&ks, 500, 0xdeadbeefcafef00dULL);
-	kl = calloc(ks.n, sizeof(*kl));
-	assert_non_null(kl);
-	for (i = 0; i < ks.n; i++) {
-		memcpy(ks.keys[i], "user:", 5);
-		kl[i] = (uint32_t)(i == 0 ? 5 : 5 + 1 + next(&ks) % 20);
-		for (k = 5; k < kl[i]; k++)
-			ks.keys[i][k] = (uint8_t)(next(&ks) % 256);
-	}
-	check(&ks, kl, 8000);
-	free(kl);
-	free(ks.keys);
+	keyset_random(&ks, 500, 0xdeadbeefcafef00dULL, "user:", 6, 20, 256);
+	ks.klens[0] = 5;
+	check(&ks, 8000);
+	keyset_free(&ks);
 }
 
 int
