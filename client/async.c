@@ -53,7 +53,6 @@ struct kv_async {
 	struct event		*fev;		/* end of pass: send what was issued */
 	int			 writing;	/* wev is armed for output */
 	int			 flushing;	/* fev is active */
-	uint64_t		 now_ms;	/* the clock while replies are handed out */
 	/* Issued requests whose callbacks have not run, oldest first. */
 	struct async_pending	*q;
 	size_t			 qcap;
@@ -218,17 +217,6 @@ async_fail(kv_async *a, int code, const char *msg)
 		async_destroy(a);
 }
 
-/*
- * The monotonic clock in ms.  While replies are handed out (depth > 0)
- * the time read when they arrived is close enough for deadlines, and
- * saves a clock read per request that their callbacks issue.
- */
-static uint64_t
-async_now(kv_async *a)
-{
-	return (a->depth > 0 && a->now_ms != 0 ? a->now_ms : kvc_now_ms());
-}
-
 static void
 async_arm_timer(kv_async *a)
 {
@@ -238,7 +226,7 @@ async_arm_timer(kv_async *a)
 	if (a->opts.request_ms == 0 || a->qcount == 0 ||
 	    evtimer_pending(a->tev, NULL))
 		return;
-	now = async_now(a);
+	now = kvc_now_ms();
 	left = a->q[a->qhead].deadline > now ? a->q[a->qhead].deadline - now : 0;
 	tv.tv_sec = (time_t)(left / 1000);
 	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
@@ -419,8 +407,7 @@ async_read_cb(evutil_socket_t fd, short what, void *arg)
 		async_fail(a, r, a->errmsg);
 		return;
 	}
-	if (a->depth++ == 0)
-		a->now_ms = a->opts.request_ms != 0 ? kvc_now_ms() : 0;
+	a->depth++;
 	while (a->qcount > 0 && a->state == ASYNC_CONNECTED && !a->freeing) {
 		a->reply.resp = NULL;	/* arena memory, dropped next */
 		kvc_reply_clear(&a->reply);
@@ -446,8 +433,7 @@ async_read_cb(evutil_socket_t fd, short what, void *arg)
 		(void)evtimer_del(a->tev);
 		async_arm_timer(a);
 	}
-	if (--a->depth == 0)
-		a->now_ms = 0;
+	a->depth--;
 	if (a->freeing && a->depth == 0)
 		async_destroy(a);
 }
@@ -519,7 +505,7 @@ async_enqueue(kv_async *a, enum kvc_op op, kv_async_cb *cb, void *arg)
 	p->arg = arg;
 	p->op = (uint8_t)op;
 	p->deadline = a->opts.request_ms == 0 ? 0 :
-	    async_now(a) + a->opts.request_ms;
+	    kvc_now_ms() + a->opts.request_ms;
 	a->qcount++;
 	if (a->state == ASYNC_CONNECTED && !a->writing && !a->flushing) {
 		event_active(a->fev, EV_TIMEOUT, 0);
