@@ -120,9 +120,9 @@ scan_segment(const uint8_t *map, uint64_t size, uint64_t start, int collect,
  * carries, big-endian, the 8 bytes that follow the prefix all keys of the
  * segment share (zeros past a key's end), and keys are read only when
  * those tie.  Keys like "user:000123" share a long prefix, and the bytes
- * after it are what tells them apart.  On 500,000 records of 100,000
- * keys in kvbench's form this took scan_newest from 170-270 ms to 55 ms,
- * and sorting on those bytes by radix first (below) to 40 ms: time the
+ * after it are what tells them apart.  With sorting on those bytes by
+ * radix first (below), `tests/engine-bench 1000000' writes the hints of
+ * its loaded segments in 0.18-0.20 s instead of 0.46-0.48 s: time the
  * background thread spends on every sealed segment, for its hint or to
  * compact it.
  */
